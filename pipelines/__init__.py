@@ -1,0 +1,1 @@
+"""The Dagster code location of nexusfin (`dagster dev -m pipelines.definitions`)."""

@@ -1,0 +1,1 @@
+"""Synthetic SAR-like transaction streams with labeled typologies and hard negatives."""
