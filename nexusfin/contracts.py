@@ -233,7 +233,7 @@ class Contract:
                 lists = [c.name for c in self.columns if c.type == "list[string]"]
                 if lists:
                     out = out.with_columns(
-                        pl.col(n).map_elements(json.dumps, return_dtype=pl.String) for n in lists
+                        pl.col(n).map_elements(_json_list, return_dtype=pl.String) for n in lists
                     )
                 out.write_csv(tmp, datetime_format="%Y-%m-%dT%H:%M:%S%.6fZ")
             elif fmt == "jsonl":
@@ -273,6 +273,10 @@ class Contract:
             c.name: (pl.String() if c.type in ("timestamp", "date") else c.polars_type)
             for c in self.columns
         }
+
+
+def _json_list(values: pl.Series | None) -> str | None:
+    return None if values is None else json.dumps(values.to_list(), ensure_ascii=False)
 
 
 def _parse_text_column(c: Column) -> pl.Expr:

@@ -1,0 +1,138 @@
+"""The ``nexusfin`` command line.
+
+Heavy imports (the generator, importers, dagster) happen inside the commands so that
+``nexusfin --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+app = typer.Typer(
+    help="nexusfin: suspicious-transaction analytics for crime-terror nexus finance.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option(help="Data root to write landing/ and truth/ into.")],
+    days: Annotated[int, typer.Option(min=1, help="Number of UTC days to generate.")] = 14,
+    accounts: Annotated[int, typer.Option(min=100, help="Number of customer accounts.")] = 5000,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed, same world.")] = 7,
+    fmt: Annotated[
+        str, typer.Option("--format", help="Landing file format: parquet, csv or jsonl.")
+    ] = "parquet",
+    defect_rate: Annotated[
+        float, typer.Option(min=0.0, max=0.5, help="Share of malformed landing rows to inject.")
+    ] = 0.0,
+    start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD.")] = "2026-01-05",
+    config: Annotated[
+        Path | None, typer.Option(help="Regulatory configuration YAML (thresholds).")
+    ] = None,
+) -> None:
+    """Generate a synthetic world: SAR-like transaction streams with labeled typologies."""
+    from nexusfin.settings import load_regulatory
+    from synthetic import WorldConfig
+    from synthetic import generate as run_generate
+
+    if fmt not in ("parquet", "csv", "jsonl"):
+        raise typer.BadParameter("choose parquet, csv or jsonl", param_hint="--format")
+    cfg = WorldConfig(
+        seed=seed,
+        n_accounts=accounts,
+        days=days,
+        start=date.fromisoformat(start),
+        fmt=fmt,
+        defect_rate=defect_rate,
+        regulatory=load_regulatory(config),
+    )
+    with _progress() as progress:
+        task = progress.add_task("generating days", total=days)
+        report = run_generate(cfg, out, progress=lambda done, total: progress.update(task, completed=done, total=total))
+    _print_generation(report, out)
+
+
+def _print_generation(report: dict, out: Path) -> None:
+    console.print(
+        f"[green]wrote[/] {report['n_transactions']:,} transactions, {report['n_accounts']:,} accounts "
+        f"in {report.get('seconds', 0):.1f} s to [bold]{out}[/]"
+    )
+    typologies = report.get("typologies") or {}
+    if typologies:
+        table = Table(title="planted scenarios (ground truth)")
+        for col in ("typology", "scenarios", "accounts", "transactions"):
+            table.add_column(col, justify="left" if col == "typology" else "right")
+        for name, row in sorted(typologies.items()):
+            table.add_row(
+                name, f"{row.get('scenarios', 0):,}", f"{row.get('accounts', 0):,}", f"{row.get('transactions', 0):,}"
+            )
+        console.print(table)
+
+
+@app.command("import")
+def import_(
+    path: Annotated[Path, typer.Argument(exists=True, help="File or folder in the public layout.")],
+    fmt: Annotated[str, typer.Option("--format", help="Source format (see --help for the list).")],
+    out: Annotated[Path, typer.Option(help="Data root to write landing/ and truth/ into.")],
+) -> None:
+    """Map a public data set (AMLworld, AMLSim, SAML-D, ethereum-etl + TagPack, OpenSanctions FtM,
+    OFAC SDN) to nexusfin's contracts, keeping its labels as ground truth."""
+    from nexusfin.importers import FORMATS, PublicFormatError, import_dataset
+
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"choose one of {', '.join(FORMATS)}", param_hint="--format")
+    try:
+        with _progress() as progress:
+            task = progress.add_task(f"importing {fmt}", total=None)
+            report = import_dataset(
+                fmt, path, out, progress=lambda done, total: progress.update(task, completed=done, total=total)
+            )
+    except PublicFormatError as exc:
+        err_console.print(f"[red]import failed:[/] {exc}")
+        raise typer.Exit(2) from exc
+    console.print_json(json.dumps(_jsonable(report)))
+
+
+def _jsonable(obj: object) -> object:
+    import dataclasses
+
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        obj = dataclasses.asdict(obj)
+    return json.loads(json.dumps(obj, default=str))
+
+
+@app.command()
+def schemas(
+    table: Annotated[str | None, typer.Argument(help="One table; all when omitted.")] = None,
+) -> None:
+    """Print the data contracts from schemas/ (columns, types, constraints, descriptions)."""
+    from nexusfin.contracts import describe
+
+    console.print(describe([table] if table else None), markup=False, highlight=False)
+
+
+if __name__ == "__main__":
+    app()
