@@ -335,7 +335,12 @@ def contract(table: str) -> Contract:
         raw = yaml.safe_load(fh)
     if raw.get("table") != table:
         raise ContractViolation(f"{path}: declares table {raw.get('table')!r}, expected {table!r}")
-    cols = []
+    cols: list[Column] = []
+    parent = raw.get("extends")
+    if parent:  # e.g. lake_transactions = transactions + lineage columns
+        base = contract(parent)
+        cols.extend(base.columns)
+        raw.setdefault("rules", list(base.rules))
     for spec in raw["columns"]:
         spec = dict(spec)
         if spec["type"] not in _TYPES_POLARS:

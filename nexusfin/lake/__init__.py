@@ -1,0 +1,1 @@
+"""The lake: landing files validated into daily Parquet partitions, with quarantine."""
