@@ -129,8 +129,11 @@ class Contract:
     def polars_schema(self) -> pl.Schema:
         return pl.Schema({c.name: c.polars_type for c in self.columns})
 
-    def arrow_schema(self) -> pa.Schema:
-        fields = [pa.field(c.name, c.arrow_type, nullable=c.nullable) for c in self.columns]
+    def arrow_schema(self, *, enforce_nullability: bool = True) -> pa.Schema:
+        fields = [
+            pa.field(c.name, c.arrow_type, nullable=c.nullable or not enforce_nullability)
+            for c in self.columns
+        ]
         meta = {b"nexusfin.table": self.table.encode(), b"nexusfin.version": str(self.version).encode()}
         return pa.schema(fields, metadata=meta)
 
@@ -216,9 +219,14 @@ class Contract:
         return out
 
     # -- files --------------------------------------------------------------------------------
-    def write(self, df: pl.DataFrame, path: str | Path, fmt: str | None = None) -> Path:
+    def write(
+        self, df: pl.DataFrame, path: str | Path, fmt: str | None = None, *, enforce_nullability: bool = True
+    ) -> Path:
         """Write a conformed frame atomically (temporary file, fsync, rename) as parquet, csv
-        or jsonl (chosen from the suffix unless given). In CSV, list columns are JSON arrays."""
+        or jsonl (chosen from the suffix unless given). In CSV, list columns are JSON arrays.
+
+        ``enforce_nullability=False`` lets nulls through in required columns: only for writing
+        deliberately defective landing data (generator defects, test fixtures)."""
         path = Path(path)
         fmt = fmt or _format_of(path)
         out = self.conform(df)
@@ -228,7 +236,8 @@ class Contract:
             if fmt == "parquet":
                 import pyarrow.parquet as pq
 
-                pq.write_table(out.to_arrow().cast(self.arrow_schema()), tmp, compression="zstd")
+                schema = self.arrow_schema(enforce_nullability=enforce_nullability)
+                pq.write_table(out.to_arrow().cast(schema), tmp, compression="zstd")
             elif fmt == "csv":
                 lists = [c.name for c in self.columns if c.type == "list[string]"]
                 if lists:

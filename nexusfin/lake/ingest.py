@@ -398,12 +398,12 @@ def _rules(day: date, now: datetime, config: IngestConfig, accounts: pl.DataFram
     if accounts is not None:
         ids = accounts["account_id"]
         # contract rule accounts_resolve, split per side so the quarantine names the orphan
-        rules.append(("src_account:resolves", "src_account", src.is_not_null() & ~src.is_in(ids)))
-        rules.append(("dst_account:resolves", "dst_account", dst.is_not_null() & ~dst.is_in(ids)))
+        rules.append(("src_account:resolves", "src_account", src.is_not_null() & ~src.is_in(ids.implode())))
+        rules.append(("dst_account:resolves", "dst_account", dst.is_not_null() & ~dst.is_in(ids.implode())))
         rules.append(("crypto_references_wallets", "chain", pl.col("__crypto_bad")))
     rules.append(("txn_id_unique_in_file", "txn_id", pl.col("__dup_in_file")))
     if seen_ids is not None and len(seen_ids):
-        rules.append(("txn_id_unique_across_partitions", "txn_id", pl.col("txn_id").is_in(seen_ids)))
+        rules.append(("txn_id_unique_across_partitions", "txn_id", pl.col("txn_id").is_in(seen_ids.implode())))
     return rules
 
 
@@ -424,7 +424,7 @@ def _crypto_wallet_check(work: pl.DataFrame, accounts: pl.DataFrame) -> pl.Expr:
             | (pl.col("dst_chain") != pl.col("chain")).fill_null(True)
         )
     )
-    return pl.col(_ROW).is_in(checked[_ROW]).alias("__crypto_bad")
+    return pl.col(_ROW).is_in(checked[_ROW].implode()).alias("__crypto_bad")
 
 
 def validate_batch(
