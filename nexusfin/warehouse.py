@@ -1,0 +1,72 @@
+"""The embedded DuckDB warehouse: one file that the pipeline owns (read-write); everyone else
+(review app, notebooks) opens it read-only.
+
+Stream tables are views over the Parquet lake, so a re-ingested partition is visible at once and
+never copied twice; reference snapshots are tables (they are small and versioned).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import duckdb
+
+from nexusfin.layout import REFERENCE_TABLES
+
+
+def connect(path: str | Path, *, read_only: bool = False, timeout_s: float = 120.0) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, waiting for another writer to let go of the lock (one writer at a time)."""
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout_s
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
+def _quote(path: Path) -> str:
+    return "'" + str(path.resolve()).replace("'", "''") + "'"
+
+
+def refresh_stream_views(con: duckdb.DuckDBPyConnection, lake: Path) -> list[str]:
+    """(Re)create the views over the lake's daily partitions. Idempotent."""
+    lake = Path(lake)
+    created = []
+    for name, folder in (("transactions", "transactions"), ("quarantine", "quarantine")):
+        files = list((lake / folder).glob("date=*/part-0.parquet"))
+        if not files:
+            continue
+        glob = _quote(lake / folder / "date=*" / "part-0.parquet")
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({glob}, union_by_name = true)")
+        created.append(name)
+    return created
+
+
+def load_reference_table(con: duckdb.DuckDBPyConnection, table: str, parquet: Path, version: str) -> int:
+    """Replace one reference table from its lake snapshot and record the snapshot version."""
+    if table not in REFERENCE_TABLES:
+        raise ValueError(f"{table!r} is not a reference table")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_parquet({_quote(Path(parquet))})")
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS reference_snapshots "
+            "(table_name VARCHAR, version VARCHAR, loaded_at TIMESTAMPTZ, n_rows BIGINT)"
+        )
+        n = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        con.execute(
+            "INSERT INTO reference_snapshots VALUES (?, ?, now(), ?)", [table, version, n]
+        )
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return int(n)

@@ -1,0 +1,1 @@
+"""Landing files → validated daily partitions of the Parquet lake, with quarantine."""

@@ -1,0 +1,1 @@
+"""Reference snapshots: accounts, parties, watchlist, address tags, SAR filings."""

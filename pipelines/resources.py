@@ -1,0 +1,39 @@
+"""Where the pipeline reads and writes: landing folder, Parquet lake, DuckDB warehouse file.
+
+Defaults come from environment variables so `dagster dev` and `nexusfin run` agree; the embedded
+default is the demo world under var/demo.
+"""
+
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from nexusfin.layout import DataRoot
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+class NexusfinStorage(dg.ConfigurableResource):
+    """Paths of one deployment: a landing data root, a lake folder and a warehouse file."""
+
+    data_root: str = _env("NEXUSFIN_DATA_ROOT", "var/demo/world")
+    lake: str = _env("NEXUSFIN_LAKE", "var/demo/lake")
+    warehouse: str = _env("NEXUSFIN_WAREHOUSE", "var/demo/warehouse.duckdb")
+    max_amount_usd: float = float(_env("NEXUSFIN_MAX_AMOUNT_USD", "1e9"))
+    max_quarantine_share: float = float(_env("NEXUSFIN_MAX_QUARANTINE_SHARE", "0.02"))
+
+    @property
+    def root(self) -> DataRoot:
+        return DataRoot(self.data_root)
+
+    @property
+    def lake_path(self) -> Path:
+        return Path(self.lake)
+
+    @property
+    def warehouse_path(self) -> Path:
+        return Path(self.warehouse)

@@ -1,0 +1,1 @@
+"""The DuckDB warehouse: views over the lake, reference tables."""
