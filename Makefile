@@ -53,8 +53,10 @@ bench: $(STAMP) ## Run the benchmarks in bench/ (results in docs/benchmarks.md a
 	$(PY) -m bench
 
 dagster: $(STAMP) ## Start the Dagster UI on http://localhost:3000 over pipelines/
-	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/var/dagster_home} ; mkdir -p $$DAGSTER_HOME ; \
-	DAGSTER_HOME=$$DAGSTER_HOME $(VENV)/bin/dagster dev -m pipelines.definitions -p 3000
+	export DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/$(DEMO_DIR)/dagster_home} ; mkdir -p $$DAGSTER_HOME ; touch $$DAGSTER_HOME/dagster.yaml ; \
+	NEXUSFIN_DATA_ROOT=$(CURDIR)/$(DEMO_DIR)/world NEXUSFIN_LAKE=$(CURDIR)/$(DEMO_DIR)/lake \
+	NEXUSFIN_WAREHOUSE=$(CURDIR)/$(DEMO_DIR)/warehouse.duckdb \
+	$(VENV)/bin/dagster dev -m pipelines.definitions -h 127.0.0.1 -p 3000
 
 clean: ## Remove generated data (var/), keep .venv
 	rm -rf var

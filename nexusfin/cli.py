@@ -125,6 +125,56 @@ def _jsonable(obj: object) -> object:
 
 
 @app.command()
+def run(
+    landing: Annotated[Path, typer.Option(help="Data root holding landing/ (as written by generate or import).")],
+    lake: Annotated[Path, typer.Option(help="Folder of the Parquet lake.")],
+    warehouse: Annotated[
+        Path | None, typer.Option(help="DuckDB warehouse file (default: LAKE/../warehouse.duckdb).")
+    ] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
+    to: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD.")] = None,
+) -> None:
+    """Materialize the asset graph in-process through Dagster and print a summary."""
+    # the library never imports dagster at module level: the code location is loaded only here
+    from pipelines.runner import run_pipeline
+
+    warehouse = warehouse or lake.parent / "warehouse.duckdb"
+    with _progress() as progress:
+        task = progress.add_task("ingesting days", total=None)
+        summary = run_pipeline(
+            landing, lake, warehouse,
+            start=date.fromisoformat(from_) if from_ else None,
+            end=date.fromisoformat(to) if to else None,
+            on_day=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    print_run_summary(summary)
+    if not summary.success:
+        raise typer.Exit(1)
+
+
+def print_run_summary(summary) -> None:
+    if not summary.reference_ok:
+        err_console.print(f"[red]reference snapshots failed their gates:[/] {summary.reference_checks_failed}")
+    table = Table(title="pipeline run")
+    for col in ("day", "rows read", "accepted", "quarantined", "checks passed", "failed / warned"):
+        table.add_column(col, justify="left" if col in ("day", "failed / warned") else "right")
+    for d in summary.days:
+        status = ", ".join(d.checks_failed + [f"(warn) {w}" for w in d.checks_warned]) or ("" if d.success else d.error or "failed")
+        table.add_row(d.day, f"{d.rows_read:,}", f"{d.rows_accepted:,}", f"{d.rows_quarantined:,}",
+                      str(d.checks_passed), ("[red]" if not d.success else "[yellow]") + status if status else "")
+    console.print(table)
+    totals = [sum(getattr(d, f) for d in summary.days) for f in ("rows_read", "rows_accepted", "rows_quarantined")]
+    console.print(
+        f"rows read {totals[0]:,} = accepted {totals[1]:,} + quarantined {totals[2]:,}; "
+        f"days ok {sum(d.success for d in summary.days)}/{len(summary.days)}"
+    )
+    for d in summary.days:
+        if d.error:
+            err_console.print(f"[red]{d.day}:[/] {d.error}")
+    console.print(f"lake:      {summary.lake}\nwarehouse: {summary.warehouse}\ndagster:   {summary.dagster_home} (make dagster shows the runs)")
+
+
+@app.command()
 def schemas(
     table: Annotated[str | None, typer.Argument(help="One table; all when omitted.")] = None,
 ) -> None:

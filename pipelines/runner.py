@@ -25,6 +25,7 @@ class DayOutcome:
     rows_quarantined: int = 0
     checks_passed: int = 0
     checks_failed: list[str] = field(default_factory=list)
+    checks_warned: list[str] = field(default_factory=list)
     error: str | None = None
 
 
@@ -47,18 +48,23 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 def _instance(dagster_home: Path) -> dg.DagsterInstance:
     dagster_home.mkdir(parents=True, exist_ok=True)
+    (dagster_home / "dagster.yaml").touch()  # default local instance: runs, events, schedules on disk
     os.environ["DAGSTER_HOME"] = str(dagster_home.resolve())
     return dg.DagsterInstance.get()
 
 
-def _checks(result: dg.ExecuteInProcessResult) -> tuple[int, list[str]]:
-    passed, failed = 0, []
+def _checks(result: dg.ExecuteInProcessResult) -> tuple[int, list[str], list[str]]:
+    """(passed, failed with ERROR severity, failed with WARN severity)."""
+    passed, errors, warnings = 0, [], []
     for ev in result.get_asset_check_evaluations():
+        name = f"{ev.asset_key.to_user_string()}:{ev.check_name}"
         if ev.passed:
             passed += 1
+        elif ev.severity == dg.AssetCheckSeverity.WARN:
+            warnings.append(name)
         else:
-            failed.append(f"{ev.asset_key.to_user_string()}:{ev.check_name}")
-    return passed, failed
+            errors.append(name)
+    return passed, errors, warnings
 
 
 def run_pipeline(
@@ -84,7 +90,7 @@ def run_pipeline(
         resources=resources, instance=instance, raise_on_error=False, tags={"nexusfin/stage": "reference"},
         run_config=QUIET,
     )
-    ref_passed, ref_failed = _checks(ref)
+    _, ref_failed, _ = _checks(ref)
     summary = RunSummary(ref.success and not ref_failed, ref_failed, [], str(lake), str(warehouse), str(dagster_home))
     if not summary.reference_ok:
         return summary
@@ -94,9 +100,9 @@ def run_pipeline(
             partition_key=day.isoformat(), resources=resources, instance=instance, raise_on_error=False,
             tags={"nexusfin/stage": "ingest"}, run_config=QUIET,
         )
-        passed, failed = _checks(result)
+        passed, failed, warned = _checks(result)
         outcome = DayOutcome(day=day.isoformat(), success=result.success and not failed,
-                             checks_passed=passed, checks_failed=failed)
+                             checks_passed=passed, checks_failed=failed, checks_warned=warned)
         for mat in result.asset_materializations_for_node("lake_transactions"):
             md = mat.metadata
             outcome.rows_read = md["rows_read"].value
