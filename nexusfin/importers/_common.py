@@ -414,11 +414,13 @@ def safe_id(text: str) -> str:
     return _SAFE.sub("_", text.strip())
 
 
-def location_code(country: str | None, bank: str) -> str:
+def location_code(country: str | None, bank: str, branch: str | None = None) -> str:
     """Synthetic cash location for data sets that have none: area ``<CC>-ZZ-UNKNOWN`` (XX when
-    the country is unknown) and branch 0 of the bank, e.g. ``XX-ZZ-UNKNOWN:B70-BR0``."""
+    the country is unknown) and the branch (0 unless a numeric branch id is known) of the bank,
+    e.g. ``XX-ZZ-UNKNOWN:70-BR0``."""
     bank_part = re.sub(r"[^A-Z0-9]", "", bank.upper()) or "UNKNOWN"
-    return f"{country or 'XX'}-ZZ-UNKNOWN:{bank_part}-BR0"
+    br = branch.strip() if branch and re.fullmatch(r"\d{1,6}", branch.strip()) else "0"
+    return f"{country or 'XX'}-ZZ-UNKNOWN:{bank_part}-BR{br}"
 
 
 UNKNOWN_COUNTRY = "XX"
