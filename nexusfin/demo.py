@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -45,6 +46,12 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"reusing the world already generated in {world}")
         report = json.loads((world / "manifest.json").read_text())
     else:
+        # a new world invalidates what was built from the old one
+        for stale in (args.out / "lake", args.out / "warehouse.duckdb", args.out / "dagster_home"):
+            if stale.is_dir():
+                shutil.rmtree(stale)
+            elif stale.exists():
+                stale.unlink()
         cfg = WorldConfig(
             seed=args.seed,
             n_accounts=args.accounts,
@@ -55,12 +62,23 @@ def main(argv: list[str] | None = None) -> int:
         report = generate(cfg, world)
     _print_generation(report, world)
 
+    console.rule("[bold]2. pipeline: landing → lake → warehouse (Dagster, in-process)")
+    from nexusfin.cli import print_run_summary
+    from pipelines.runner import run_pipeline
+
+    summary = run_pipeline(world, args.out / "lake", args.out / "warehouse.duckdb",
+                           dagster_home=args.out / "dagster_home")
+    print_run_summary(summary)
+
     root = DataRoot(world)
     console.rule("[bold]where the results are")
     console.print(f"landing files (one per day): {root.landing_transactions}")
     console.print(f"reference snapshots:         {root.reference}")
     console.print(f"ground truth (evaluation):   {root.truth}")
-    return 0
+    console.print(f"Parquet lake:                {args.out / 'lake'}")
+    console.print(f"DuckDB warehouse:            {args.out / 'warehouse.duckdb'} (open read-only)")
+    console.print("Dagster UI over these runs:  make dagster  → http://localhost:3000")
+    return 0 if summary.success else 1
 
 
 if __name__ == "__main__":
