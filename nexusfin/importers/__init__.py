@@ -74,7 +74,9 @@ def import_dataset(
         from . import opensanctions as mod
     else:
         from . import ofac as mod
-    kwargs = {"tokens": Path(tokens) if tokens is not None else None} if fmt == "ethereum-etl" else {}
+    kwargs = (
+        {"tokens": Path(tokens) if tokens is not None else None} if fmt == "ethereum-etl" else {}
+    )
     output: Output = mod.run(path, out, report, rejects, progress, **kwargs)
     output.rejected(rejects)
     output.check_references()

@@ -95,7 +95,9 @@ class Output:
         r = self.root
         targets: list[Path] = []
         if r.landing_transactions.is_dir():
-            targets += [p for p in r.landing_transactions.iterdir() if p.name.startswith("transactions_")]
+            targets += [
+                p for p in r.landing_transactions.iterdir() if p.name.startswith("transactions_")
+            ]
         labels_dir = r.truth / "transaction_labels"
         if labels_dir.is_dir():
             targets += list(labels_dir.glob("truth_transaction_labels_*.parquet"))
@@ -236,9 +238,11 @@ class Output:
         if path.is_file() and "transactions" not in self.written:
             try:
                 old = json.loads(path.read_text())
-                previous = [
-                    i for i in old.get("imports", []) if i.get("source_format") != fmt
-                ] if isinstance(old, dict) else []
+                previous = (
+                    [i for i in old.get("imports", []) if i.get("source_format") != fmt]
+                    if isinstance(old, dict)
+                    else []
+                )
                 if isinstance(old, dict) and "imports" not in old:
                     previous = [{"source_format": "unknown", "previous_manifest": old}]
             except (OSError, ValueError):

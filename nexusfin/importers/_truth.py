@@ -136,9 +136,7 @@ class TruthBuilder:
                 "typology": [self.scenarios[s]["typology"] for s in sids],
                 "label": [self.scenarios[s]["label"] for s in sids],
                 "hard_negative_kind": [self.scenarios[s]["hard_negative_kind"] for s in sids],
-                "params": [
-                    json.dumps(self.scenarios[s]["params"], sort_keys=True) for s in sids
-                ],
+                "params": [json.dumps(self.scenarios[s]["params"], sort_keys=True) for s in sids],
             },
             schema={
                 "scenario_id": pl.String,

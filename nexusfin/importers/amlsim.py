@@ -25,8 +25,6 @@ from collections import defaultdict
 from datetime import date, datetime
 from pathlib import Path
 
-import polars as pl
-
 from ._common import (
     CsvFile,
     PublicFormatError,
@@ -45,7 +43,16 @@ from ._common import (
 from ._output import ImportReport, Output, frame
 from ._truth import TruthBuilder, account_roles
 
-TX_COLUMNS = ["tran_id", "orig_acct", "bene_acct", "tx_type", "base_amt", "tran_timestamp", "is_sar", "alert_id"]
+TX_COLUMNS = [
+    "tran_id",
+    "orig_acct",
+    "bene_acct",
+    "tx_type",
+    "base_amt",
+    "tran_timestamp",
+    "is_sar",
+    "alert_id",
+]
 ACCOUNT_COLUMNS = [
     "acct_id", "dsply_nm", "type", "acct_stat", "acct_rptng_crncy", "prior_sar_count", "branch_id",
     "open_dt", "close_dt", "initial_deposit", "tx_behavior_id", "bank_id", "first_name", "last_name",
@@ -85,7 +92,14 @@ def _file(folder: Path, name: str, required: bool) -> Path | None:
 
 def _timestamps() -> TimestampParser:
     return TimestampParser(
-        ["%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%Y%m%d"],
+        [
+            "%Y-%m-%dT%H:%M:%SZ",
+            "%Y-%m-%dT%H:%M:%S%z",
+            "%Y-%m-%dT%H:%M:%S",
+            "%Y-%m-%d %H:%M:%S",
+            "%Y-%m-%d",
+            "%Y%m%d",
+        ],
         "tran_timestamp",
         "2017-01-01T00:00:00Z",
     )
@@ -100,7 +114,9 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress)
     inputs = [p for p in (tx_file, acct_file, aa_file, at_file) if p is not None]
     report.inputs = [str(p) for p in inputs]
     if aa_file is None:
-        report.notes.append("no alert_accounts.csv: alert typologies from alert_transactions.csv or 'other'")
+        report.notes.append(
+            "no alert_accounts.csv: alert typologies from alert_transactions.csv or 'other'"
+        )
     currencies, countries = Vocab.currencies(), Vocab.countries()
 
     # -- accounts ----------------------------------------------------------------------------
@@ -116,10 +132,14 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress)
                 raise RowProblem(f"acct_id {aid!r} already listed on line {accts[aid]['line']}")
             ccy = g("acct_rptng_crncy").upper() or "USD"
             if ccy not in currencies:
-                raise RowProblem(f"acct_rptng_crncy {g('acct_rptng_crncy')!r} is not an ISO 4217 currency")
+                raise RowProblem(
+                    f"acct_rptng_crncy {g('acct_rptng_crncy')!r} is not an ISO 4217 currency"
+                )
             cc = country_code(g("country")) if g("country") else None
             if cc is None:
-                raise RowProblem(f"country {g('country')!r} is not an ISO 3166 code or country name")
+                raise RowProblem(
+                    f"country {g('country')!r} is not an ISO 3166 code or country name"
+                )
             opened = parse_date(g("open_dt"), "open_dt") if g("open_dt") else None
             closed = parse_date(g("close_dt"), "close_dt") if g("close_dt") else None
             birth = parse_date(g("birth_date"), "birth_date") if g("birth_date") else None
@@ -127,7 +147,9 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress)
             rejects(PublicFormatError(acct_file, line, str(p)), ",".join(f))
             continue
         name = f"{g('first_name')} {g('last_name')}".strip() or g("dsply_nm") or aid
-        addr = ", ".join(x for x in (g("street_addr"), g("city"), f"{g('state')} {g('zip')}".strip()) if x)
+        addr = ", ".join(
+            x for x in (g("street_addr"), g("city"), f"{g('state')} {g('zip')}".strip()) if x
+        )
         accts[aid] = {
             "line": line,
             "currency": ccy,
@@ -149,7 +171,10 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress)
     # -- alerts ------------------------------------------------------------------------------
     alert_type: dict[int, str] = {}
     members: dict[int, list[str]] = defaultdict(list)
-    for file, cols, is_members in ((aa_file, ALERT_ACCOUNT_COLUMNS, True), (at_file, ALERT_TX_COLUMNS, False)):
+    for file, cols, is_members in (
+        (aa_file, ALERT_ACCOUNT_COLUMNS, True),
+        (at_file, ALERT_TX_COLUMNS, False),
+    ):
         if file is None:
             continue
         c = CsvFile(file, rejects, required=cols)
@@ -176,7 +201,9 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress)
     rows: list[tuple] = []
     first_seen: dict[str, datetime] = {}
     seen_ids: dict[str, int] = {}
-    alert_rows: dict[int, list[tuple[str, str | None, str | None, datetime, bool]]] = defaultdict(list)
+    alert_rows: dict[int, list[tuple[str, str | None, str | None, datetime, bool]]] = defaultdict(
+        list
+    )
     lone_sar: list[tuple[str, str | None, str | None]] = []
     for line, f in tcsv:
         g = lambda col, f=f: tcsv.col(f, col)  # noqa: E731
@@ -246,9 +273,13 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress)
     ids = list(accts)
     unused = sum(1 for a in ids if a not in first_seen)
     if unused:
-        report.notes.append(f"{unused} accounts without transactions written with opened_date from open_dt or the first day")
+        report.notes.append(
+            f"{unused} accounts without transactions written with opened_date from open_dt or the first day"
+        )
     first_day = min(r[1] for r in rows).date()
-    opened = [accts[a]["opened"] or (first_seen[a].date() if a in first_seen else first_day) for a in ids]
+    opened = [
+        accts[a]["opened"] or (first_seen[a].date() if a in first_seen else first_day) for a in ids
+    ]
     closed = [
         c if (c := accts[a]["closed"]) is not None and c <= last_day and c >= o else None
         for a, o in zip(ids, opened, strict=True)
@@ -259,11 +290,14 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress)
             "account_id": ids,
             "owner_party_id": [f"P-{safe_id(a)}" for a in ids],
             "bank_id": [accts[a]["bank"] for a in ids],
-            "account_type": ["checking" if accts[a]["kind"] == "person" else "business" for a in ids],
+            "account_type": [
+                "checking" if accts[a]["kind"] == "person" else "business" for a in ids
+            ],
             "country": [accts[a]["country"] for a in ids],
             "currency": [accts[a]["currency"] for a in ids],
             "home_location": [
-                f"{accts[a]['bank']}-BR{accts[a]['branch']}" if accts[a]["branch"] else None for a in ids
+                f"{accts[a]['bank']}-BR{accts[a]['branch']}" if accts[a]["branch"] else None
+                for a in ids
             ],
             "opened_date": opened,
             "closed_date": closed,
@@ -279,7 +313,9 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress)
             "address": [accts[a]["address"] for a in ids],
             "id_type": ["ssn" if accts[a]["ssn"] else None for a in ids],
             "id_number": [accts[a]["ssn"] for a in ids],
-            "birth_date": [accts[a]["birth"] if accts[a]["kind"] == "person" else None for a in ids],
+            "birth_date": [
+                accts[a]["birth"] if accts[a]["kind"] == "person" else None for a in ids
+            ],
             "customer_since": opened,
         },
     )
@@ -300,7 +336,12 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress)
             truth.scenario(sid, "hard_negative", label="hard_negative", params=params)
         for hop, (tid, _o, _b, _ts, _s) in enumerate(arows):
             if sar:
-                truth.txn(tid, sid, "cycle_hop" if typ == "cycle" else f"{src_type}_edge", hop if typ == "cycle" else None)
+                truth.txn(
+                    tid,
+                    sid,
+                    "cycle_hop" if typ == "cycle" else f"{src_type}_edge",
+                    hop if typ == "cycle" else None,
+                )
             else:
                 truth.txn(tid, sid, f"{src_type}_decoy")
         roles = account_roles(typ, [(r[1], r[2]) for r in arows])
@@ -310,13 +351,19 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress)
             truth.account(acct, sid, role)
     if lone_sar:
         sid = "amlsim-unattributed"
-        truth.scenario(sid, "unattributed", params={"source": "AMLSim", "detail": "is_sar rows with alert_id -1"})
+        truth.scenario(
+            sid,
+            "unattributed",
+            params={"source": "AMLSim", "detail": "is_sar rows with alert_id -1"},
+        )
         for tid, _o, _b in lone_sar:
             truth.txn(tid, sid, "laundering")
         truth.accounts_from_edges(sid, [(o, b) for _, o, b in lone_sar])
     no_tx = [a for a in members if a not in alert_rows]
     if no_tx:
-        report.notes.append(f"{len(no_tx)} alerts of alert_accounts.csv have no transaction and are not labeled")
+        report.notes.append(
+            f"{len(no_tx)} alerts of alert_accounts.csv have no transaction and are not labeled"
+        )
 
     o = Output(out, report)
     o.clear_dataset()

@@ -182,7 +182,9 @@ def _timestamps() -> TimestampParser:
 def find_inputs(path: Path) -> tuple[Path, Path | None, Path | None]:
     """The transactions file and, when present beside it, the accounts and patterns files."""
     if path.is_dir():
-        trans = sorted(p for p in path.iterdir() if p.is_file() and p.name.lower().endswith("_trans.csv"))
+        trans = sorted(
+            p for p in path.iterdir() if p.is_file() and p.name.lower().endswith("_trans.csv")
+        )
         if not trans:
             raise PublicFormatError(path, None, "folder holds no AMLworld *_Trans.csv file")
         if len(trans) > 1:
@@ -197,14 +199,20 @@ def find_inputs(path: Path) -> tuple[Path, Path | None, Path | None]:
         ensure_file(path)
         trans_file = path
     folder = trans_file.parent
-    stem = trans_file.name[: -len("_Trans.csv")] if trans_file.name.lower().endswith("_trans.csv") else None
+    stem = (
+        trans_file.name[: -len("_Trans.csv")]
+        if trans_file.name.lower().endswith("_trans.csv")
+        else None
+    )
 
     def companion(suffix: str) -> Path | None:
         if stem is not None:
             for p in folder.iterdir():
                 if p.is_file() and p.name.lower() == f"{stem}{suffix}".lower():
                     return p
-        cands = [p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith(suffix.lower())]
+        cands = [
+            p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith(suffix.lower())
+        ]
         return cands[0] if len(cands) == 1 else None
 
     return trans_file, companion("_accounts.csv"), companion("_Patterns.txt")
@@ -234,7 +242,9 @@ def _read_patterns(
             typ = PATTERN_TYPES.get(src)
             if typ is None:
                 raise PublicFormatError(
-                    path, i, f"unknown laundering pattern type {src!r} (known: {', '.join(PATTERN_TYPES)})"
+                    path,
+                    i,
+                    f"unknown laundering pattern type {src!r} (known: {', '.join(PATTERN_TYPES)})",
                 )
             current = (src, typ, (m.group(2) or "").strip(), i, [])
         elif line.startswith("END"):
@@ -245,32 +255,44 @@ def _read_patterns(
                 raise PublicFormatError(path, i, "END LAUNDERING ATTEMPT without a BEGIN")
             if m.group(1) and m.group(1).strip().upper() != current[0]:
                 raise PublicFormatError(
-                    path, i, f"END of {m.group(1).strip()!r} closes the {current[0]} block of line {current[3]}"
+                    path,
+                    i,
+                    f"END of {m.group(1).strip()!r} closes the {current[0]} block of line {current[3]}",
                 )
             blocks.append(current)
             current = None
         else:
             if current is None:
-                raise PublicFormatError(path, i, "transaction row outside a BEGIN/END LAUNDERING ATTEMPT block")
+                raise PublicFormatError(
+                    path, i, "transaction row outside a BEGIN/END LAUNDERING ATTEMPT block"
+                )
             try:
                 fields = next(csv.reader([line], strict=True))
             except csv.Error as exc:
                 raise PublicFormatError(path, i, f"malformed CSV: {exc}") from None
             if len(fields) != len(TRANS_HEADER):
-                raise PublicFormatError(path, i, f"has {len(fields)} fields, expected {len(TRANS_HEADER)}")
+                raise PublicFormatError(
+                    path, i, f"has {len(fields)} fields, expected {len(TRANS_HEADER)}"
+                )
             try:
                 current[4].append((i, _parse_row(fields, tsp)))
             except RowProblem as p:
                 raise PublicFormatError(path, i, str(p)) from None
     if current is not None:
-        raise PublicFormatError(path, current[3], f"{current[0]} block is never closed (no END LAUNDERING ATTEMPT)")
+        raise PublicFormatError(
+            path, current[3], f"{current[0]} block is never closed (no END LAUNDERING ATTEMPT)"
+        )
     if not any_line:
         raise PublicFormatError(path, 1, "file is empty, expected BEGIN LAUNDERING ATTEMPT blocks")
     return blocks
 
 
 def _party_kind(entity_name: str) -> str:
-    return "person" if re.match(r"^(individual|person)\b", entity_name.strip(), re.I) else "organization"
+    return (
+        "person"
+        if re.match(r"^(individual|person)\b", entity_name.strip(), re.I)
+        else "organization"
+    )
 
 
 def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress) -> Output:
@@ -387,7 +409,9 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress)
         report.rows_read[accounts_file.name] = acsv.rows_read
         unused = sum(1 for a in entities if a not in accounts)
         if unused:
-            report.notes.append(f"{unused} accounts of {accounts_file.name} have no transaction and were not written")
+            report.notes.append(
+                f"{unused} accounts of {accounts_file.name} have no transaction and were not written"
+            )
 
     ids = sorted(accounts)
     parties: dict[str, tuple[str, str]] = {}
@@ -401,10 +425,15 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress)
         else:
             orphans += accounts_file is not None
             pid = f"P-{aid}"
-            parties[pid] = (f"AMLworld account {accounts[aid][1]} at bank {accounts[aid][0]}", "person")
+            parties[pid] = (
+                f"AMLworld account {accounts[aid][1]} at bank {accounts[aid][0]}",
+                "person",
+            )
         owner.append(pid)
     if orphans:
-        report.notes.append(f"{orphans} accounts are missing from {accounts_file.name}; one party each")
+        report.notes.append(
+            f"{orphans} accounts are missing from {accounts_file.name}; one party each"
+        )
     n = len(ids)
     wallet = [accounts[a][4] for a in ids]
     acc = frame(
@@ -442,7 +471,12 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress)
         truth.scenario(
             sid,
             typ,
-            params={"source": "AMLworld", "pattern": src_type, "detail": detail, "patterns_line": begin},
+            params={
+                "source": "AMLworld",
+                "pattern": src_type,
+                "detail": detail,
+                "patterns_line": begin,
+            },
         )
         matched: list[tuple[datetime, str]] = []
         for _pline, r in brows:
@@ -472,7 +506,13 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress)
     if lone:
         sid = "amlworld-unattributed"
         truth.scenario(
-            sid, "unattributed", params={"source": "AMLworld", "pattern": None, "detail": "laundering rows in no pattern block"}
+            sid,
+            "unattributed",
+            params={
+                "source": "AMLworld",
+                "pattern": None,
+                "detail": "laundering rows in no pattern block",
+            },
         )
         for t in lone:
             truth.txn(t, sid, "laundering")
@@ -481,7 +521,10 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress)
     o = Output(out, report)
     o.clear_dataset()
     t = truth.frames(txns) if not truth.empty else None
-    o.transactions(frame("transactions", {c: txns.get_column(c) for c in txns.columns}), t and t["truth_transaction_labels"])
+    o.transactions(
+        frame("transactions", {c: txns.get_column(c) for c in txns.columns}),
+        t and t["truth_transaction_labels"],
+    )
     o.table("accounts", acc)
     o.table("parties", par)
     if t is not None:

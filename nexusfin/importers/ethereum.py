@@ -146,7 +146,9 @@ def tagpack_tags(path: Path, report: ImportReport) -> list[dict[str, Any]]:
     skipped = 0
     for line, tag in tags:
         if not isinstance(tag, dict):
-            raise PublicFormatError(path, line, "tag is not a mapping of address, currency, label, ...")
+            raise PublicFormatError(
+                path, line, "tag is not a mapping of address, currency, label, ..."
+            )
         get = lambda k, tag=tag: tag.get(k, header.get(k))  # noqa: E731
         address = tag.get("address")
         if not isinstance(address, str) or not address.strip():
@@ -164,7 +166,9 @@ def tagpack_tags(path: Path, report: ImportReport) -> list[dict[str, Any]]:
         category = str(get("category") or "").strip().lower()
         address = normalize_address(address, chain)
         if chain == "ethereum" and not _ADDRESS.match(address):
-            raise PublicFormatError(path, line, f"address {tag.get('address')!r} is not an Ethereum address")
+            raise PublicFormatError(
+                path, line, f"address {tag.get('address')!r} is not an Ethereum address"
+            )
         out.append(
             {
                 "address": address,
@@ -181,7 +185,9 @@ def tagpack_tags(path: Path, report: ImportReport) -> list[dict[str, Any]]:
     return out
 
 
-def tags_frame(tags: list[dict[str, Any]], report: ImportReport, entity_ids: list[str | None] | None = None) -> pl.DataFrame:
+def tags_frame(
+    tags: list[dict[str, Any]], report: ImportReport, entity_ids: list[str | None] | None = None
+) -> pl.DataFrame:
     seen: set[tuple[str, str]] = set()
     keep = []
     for i, t in enumerate(tags):
@@ -192,7 +198,9 @@ def tags_frame(tags: list[dict[str, Any]], report: ImportReport, entity_ids: lis
         keep.append((t, entity_ids[i] if entity_ids else None))
     dups = len(tags) - len(keep)
     if dups:
-        report.notes.append(f"{dups} duplicate address tags (same chain and address) dropped; first kept")
+        report.notes.append(
+            f"{dups} duplicate address tags (same chain and address) dropped; first kept"
+        )
     return frame(
         "address_tags",
         {
@@ -217,9 +225,13 @@ def read_tokens(path: Path, rejects: Rejects) -> dict[str, tuple[str, int]]:
         addr = c.col(f, "address").lower()
         sym = c.col(f, "symbol").upper()
         if not _ADDRESS.match(addr):
-            raise PublicFormatError(path, line, f"address {c.col(f, 'address')!r} is not an Ethereum address")
+            raise PublicFormatError(
+                path, line, f"address {c.col(f, 'address')!r} is not an Ethereum address"
+            )
         if sym not in crypto:
-            raise PublicFormatError(path, line, f"symbol {sym!r} is not in the crypto_assets vocabulary")
+            raise PublicFormatError(
+                path, line, f"symbol {sym!r} is not in the crypto_assets vocabulary"
+            )
         try:
             dec = parse_int(c.col(f, "decimals"), "decimals")
         except Exception as exc:
@@ -235,18 +247,36 @@ def read_tokens(path: Path, rejects: Rejects) -> dict[str, tuple[str, int]]:
 
 def _find(path: Path) -> tuple[list[Path], list[Path]]:
     folder = path if path.is_dir() else path.parent
-    yamls = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in (".yaml", ".yml"))
+    yamls = sorted(
+        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in (".yaml", ".yml")
+    )
     if path.is_file():
         return [path], yamls
-    csvs = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".csv" and "token_transfers" in p.name.lower())
+    csvs = sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() == ".csv" and "token_transfers" in p.name.lower()
+    )
     if not csvs:
-        csvs = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".csv" and p.name.lower() != "tokens.csv")
+        csvs = sorted(
+            p
+            for p in folder.iterdir()
+            if p.is_file() and p.suffix.lower() == ".csv" and p.name.lower() != "tokens.csv"
+        )
     if not csvs:
         raise PublicFormatError(path, None, "folder holds no token_transfers CSV file")
     return csvs, yamls
 
 
-def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress, *, tokens: Path | None = None) -> Output:
+def run(
+    path: Path,
+    out: Path,
+    report: ImportReport,
+    rejects: Rejects,
+    progress,
+    *,
+    tokens: Path | None = None,
+) -> Output:
     csvs, yamls = _find(path)
     report.inputs = [str(p) for p in (*csvs, *yamls, *([tokens] if tokens else []))]
     token_table = dict(BUILTIN_TOKENS)
@@ -257,11 +287,21 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress,
     tags: list[dict[str, Any]] = []
     for y in yamls:
         tags += tagpack_tags(y, report)
-    exchange_of = {t["address"]: t["label"] for t in tags if t["chain"] == "ethereum" and t["category"] == "exchange"}
+    exchange_of = {
+        t["address"]: t["label"]
+        for t in tags
+        if t["chain"] == "ethereum" and t["category"] == "exchange"
+    }
     label_of = {t["address"]: t["label"] for t in tags if t["chain"] == "ethereum"}
 
     tsp = TimestampParser(
-        ["%Y-%m-%d %H:%M:%S UTC", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S"],
+        [
+            "%Y-%m-%d %H:%M:%S UTC",
+            "%Y-%m-%d %H:%M:%S%z",
+            "%Y-%m-%dT%H:%M:%SZ",
+            "%Y-%m-%dT%H:%M:%S%z",
+            "%Y-%m-%d %H:%M:%S",
+        ],
         "block_timestamp",
         "2021-01-01 00:00:00 UTC",
     )
@@ -273,11 +313,13 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress,
     for file in csvs:
         c = CsvFile(file, rejects, required=COLUMNS)
         for line, f in c:
-            g = lambda col, f=f: c.col(f, col)  # noqa: E731
+            g = lambda col, f=f, c=c: c.col(f, col)  # noqa: E731
             try:
                 token = g("token_address").lower()
                 if not _ADDRESS.match(token):
-                    raise RowProblem(f"token_address {g('token_address')!r} is not an Ethereum address")
+                    raise RowProblem(
+                        f"token_address {g('token_address')!r} is not an Ethereum address"
+                    )
                 frm, to = g("from_address").lower(), g("to_address").lower()
                 for col, a in (("from_address", frm), ("to_address", to)):
                     if not _ADDRESS.match(a):
@@ -287,7 +329,9 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress,
                     raise RowProblem(f"value {g('value')!r} is negative")
                 h = g("transaction_hash").lower()
                 if not _HASH.match(h):
-                    raise RowProblem(f"transaction_hash {g('transaction_hash')!r} is not a 32-byte hex hash")
+                    raise RowProblem(
+                        f"transaction_hash {g('transaction_hash')!r} is not a 32-byte hex hash"
+                    )
                 log_index = parse_int(g("log_index"), "log_index")
                 bt = g("block_timestamp")
                 if re.fullmatch(r"\d{1,12}(\.0+)?", bt):
@@ -297,7 +341,9 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress,
                 parse_int(g("block_number"), "block_number")
                 tid = f"{h}:{log_index}"
                 if tid in seen_ids:
-                    raise RowProblem(f"transfer {tid} already read ({seen_ids[tid][0]} line {seen_ids[tid][1]})")
+                    raise RowProblem(
+                        f"transfer {tid} already read ({seen_ids[tid][0]} line {seen_ids[tid][1]})"
+                    )
             except RowProblem as p:
                 rejects(PublicFormatError(file, line, str(p)), ",".join(f))
                 continue
@@ -324,7 +370,9 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress,
     if unknown:
         report.rows_skipped["transfers of tokens not in the token table"] = sum(unknown.values())
         top = sorted(unknown.items(), key=lambda kv: -kv[1])[:5]
-        report.notes.append("unknown tokens (pass tokens= to add them): " + ", ".join(f"{a} ({n})" for a, n in top))
+        report.notes.append(
+            "unknown tokens (pass tokens= to add them): " + ", ".join(f"{a} ({n})" for a, n in top)
+        )
     if zero:
         report.rows_skipped["zero-value transfers"] = zero
     if not rows:

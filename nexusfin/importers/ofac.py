@@ -21,6 +21,7 @@ Mapping decisions
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import defaultdict
 from datetime import datetime
@@ -35,7 +36,13 @@ NULL = "-0-"
 SDN_COLS = 12
 ADD_COLS = 6
 ALT_COLS = 5
-KINDS = {"individual": "person", "vessel": "vessel", "aircraft": "aircraft", "": "organization", "entity": "organization"}
+KINDS = {
+    "individual": "person",
+    "vessel": "vessel",
+    "aircraft": "aircraft",
+    "": "organization",
+    "entity": "organization",
+}
 CHAINS = {
     "XBT": "bitcoin",
     "BTC": "bitcoin",
@@ -84,10 +91,8 @@ def parse_remarks(remarks: str) -> dict[str, Any]:
             continue
         m = _DOB.search(item)
         if m and out["birth"] is None:
-            try:
+            with contextlib.suppress(ValueError):
                 out["birth"] = datetime.strptime(m.group(1), "%d %b %Y").date()
-            except ValueError:
-                pass
         for m in _ID.finditer(item):
             out["ids"].append(m.group(2))
         m = _NATION.search(item)
@@ -113,7 +118,9 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress)
     report.inputs = [str(p) for p in (sdn_file, add_file, alt_file) if p is not None]
     for name, p in (("add.csv", add_file), ("alt.csv", alt_file)):
         if p is None:
-            report.notes.append(f"no {name}: {'addresses' if name == 'add.csv' else 'aliases'} not listed")
+            report.notes.append(
+                f"no {name}: {'addresses' if name == 'add.csv' else 'aliases'} not listed"
+            )
 
     entries: dict[int, dict[str, Any]] = {}
     c = CsvFile(sdn_file, rejects, header=False, ncols=SDN_COLS, skip_trailer="\x1a")
@@ -216,7 +223,15 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress)
                 continue
             addr = normalize_address(addr, chain)
             wallets.append(addr)
-            tags.append({"address": addr, "chain": chain, "label": e["name"], "category": "sanctioned", "source": "ofac_sdn"})
+            tags.append(
+                {
+                    "address": addr,
+                    "chain": chain,
+                    "label": e["name"],
+                    "category": "sanctioned",
+                    "source": "ofac_sdn",
+                }
+            )
             tag_entities.append(eid)
         rows["entity_id"].append(eid)
         rows["name"].append(e["name"])
@@ -232,7 +247,9 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress)
         rows["source"].append("ofac_sdn")
         rows["remarks"].append(e["remarks"])
     if no_chain:
-        report.rows_skipped["wallets of currencies without a supported chain (no address tag)"] = no_chain
+        report.rows_skipped["wallets of currencies without a supported chain (no address tag)"] = (
+            no_chain
+        )
     o = Output(out, report)
     o.table("watchlist", frame("watchlist", dict(rows)))
     if tags:

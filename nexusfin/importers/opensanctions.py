@@ -89,7 +89,9 @@ def read_entities(path: Path) -> list[tuple[int, dict[str, Any]]]:
         try:
             rec = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise PublicFormatError(path, i, f"malformed JSON: {exc.msg} (column {exc.colno})") from None
+            raise PublicFormatError(
+                path, i, f"malformed JSON: {exc.msg} (column {exc.colno})"
+            ) from None
         if not isinstance(rec, dict):
             raise PublicFormatError(path, i, "a FollowTheMoney line is a JSON object")
         for key in ("id", "schema"):
@@ -100,7 +102,9 @@ def read_entities(path: Path) -> list[tuple[int, dict[str, Any]]]:
             raise PublicFormatError(path, i, "'properties' is not an object")
         for k, v in props.items():
             if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-                raise PublicFormatError(path, i, f"property {k!r} of {rec['id']} is not a list of strings")
+                raise PublicFormatError(
+                    path, i, f"property {k!r} of {rec['id']} is not a list of strings"
+                )
         records.append((i, rec))
     if not records:
         raise PublicFormatError(path, 1, "file is empty, expected FollowTheMoney JSON lines")
@@ -110,7 +114,11 @@ def read_entities(path: Path) -> list[tuple[int, dict[str, Any]]]:
 def _find(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
-    files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in (".json", ".jsonl", ".ndjson", ".ftm"))
+    files = sorted(
+        p
+        for p in path.iterdir()
+        if p.is_file() and p.suffix.lower() in (".json", ".jsonl", ".ndjson", ".ftm")
+    )
     if not files:
         raise PublicFormatError(path, None, "folder holds no FollowTheMoney .json/.jsonl file")
     return files
@@ -175,7 +183,11 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress)
                 no_chain += 1
                 continue
             holder = holders[0] if holders else None
-            name = (entities[holder].get("properties", {}).get("name") or [holder])[0] if holder else f"wallet {w['id']}"
+            name = (
+                (entities[holder].get("properties", {}).get("name") or [holder])[0]
+                if holder
+                else f"wallet {w['id']}"
+            )
             tags.append(
                 {
                     "address": normalize_address(key, chain),
@@ -187,7 +199,9 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress)
             )
             tag_entities.append(f"OS-{holder}" if holder else None)
     if no_chain:
-        report.rows_skipped["wallets of currencies without a supported chain (no address tag)"] = no_chain
+        report.rows_skipped["wallets of currencies without a supported chain (no address tag)"] = (
+            no_chain
+        )
 
     ids = sorted(entities)
     rows: dict[str, list] = defaultdict(list)
@@ -205,7 +219,15 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress)
         rows["entity_id"].append(f"OS-{eid}")
         rows["name"].append(name)
         rows["aliases"].append(
-            _dedupe([*names[1:], *p.get("alias", []), *p.get("weakAlias", []), *p.get("previousName", [])], exclude=name)
+            _dedupe(
+                [
+                    *names[1:],
+                    *p.get("alias", []),
+                    *p.get("weakAlias", []),
+                    *p.get("previousName", []),
+                ],
+                exclude=name,
+            )
         )
         rows["kind"].append(KINDS[rec["schema"]])
         rows["programs"].append(_dedupe([*programs.get(eid, []), *(f"topic:{t}" for t in topics)]))
@@ -214,15 +236,21 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress)
         rows["phones"].append(_dedupe(p.get("phone", [])))
         rows["addresses"].append(_dedupe(p.get("address", [])))
         rows["crypto_wallets"].append(_dedupe(held.get(eid, [])))
-        rows["birth_date"].append(_date(p.get("birthDate", [])) if rec["schema"] == "Person" else None)
-        rows["designation_date"].append(min((d for d in (_date([s]) for s in starts.get(eid, [])) if d), default=None))
+        rows["birth_date"].append(
+            _date(p.get("birthDate", [])) if rec["schema"] == "Person" else None
+        )
+        rows["designation_date"].append(
+            min((d for d in (_date([s]) for s in starts.get(eid, [])) if d), default=None)
+        )
         rows["source"].append("opensanctions")
         notes = _dedupe(p.get("notes", []))
         rows["remarks"].append(" | ".join(notes) if notes else None)
     for k, v in skipped.items():
         report.rows_skipped[k] = v
     if not ids:
-        raise PublicFormatError(files[0], None, "no Person/Organization/Company/LegalEntity entity found")
+        raise PublicFormatError(
+            files[0], None, "no Person/Organization/Company/LegalEntity entity found"
+        )
     o = Output(out, report)
     o.table("watchlist", frame("watchlist", dict(rows)))
     if tags:

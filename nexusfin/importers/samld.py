@@ -34,8 +34,6 @@ from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
 
-import polars as pl
-
 from ._common import (
     CsvFile,
     PublicFormatError,
@@ -116,7 +114,9 @@ def _find(path: Path) -> Path:
         return path
     csvs = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".csv")
     if len(csvs) != 1:
-        raise PublicFormatError(path, None, f"expected one SAML-D .csv file in the folder, found {len(csvs)}")
+        raise PublicFormatError(
+            path, None, f"expected one SAML-D .csv file in the folder, found {len(csvs)}"
+        )
     return csvs[0]
 
 
@@ -143,7 +143,11 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress)
     report.inputs = [str(file)]
     stem = safe_id(file.stem)
     fx = Vocab.fx()
-    tsp = TimestampParser(["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M:%S"], "Date/Time", "2022-10-07 10:35:19")
+    tsp = TimestampParser(
+        ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M:%S"],
+        "Date/Time",
+        "2022-10-07 10:35:19",
+    )
     c = CsvFile(file, rejects, required=COLUMNS)
     ix = None
     rows: list[tuple] = []
@@ -219,7 +223,9 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress)
     if not rows:
         raise PublicFormatError(file, None, "no transaction rows could be read")
     if not_labeled:
-        report.notes.append(f"{not_labeled} rows with a suspicious Laundering_type but Is_laundering=0 are not labeled")
+        report.notes.append(
+            f"{not_labeled} rows with a suspicious Laundering_type but Is_laundering=0 are not labeled"
+        )
     cols = ["txn_id", "ts", "src_account", "dst_account", "amount", "currency", "amount_usd", "channel",
             "txn_type", "src_country", "dst_country", "location", "conducted_by", "memo"]  # fmt: skip
     txns = frame("transactions", {col: [r[i] for r in rows] for i, col in enumerate(cols)})
@@ -275,7 +281,13 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress)
                 in_deg[r] += 1
             only_send, only_recv, both = ROLES[typ]
             for a in sorted(set(out_deg) | set(in_deg)):
-                truth.account(a, sid, both if out_deg.get(a) and in_deg.get(a) else (only_send if out_deg.get(a) else only_recv))
+                truth.account(
+                    a,
+                    sid,
+                    both
+                    if out_deg.get(a) and in_deg.get(a)
+                    else (only_send if out_deg.get(a) else only_recv),
+                )
         else:
             truth.accounts_from_edges(sid, [(s, r) for _t, s, r, _ts in members])
 
