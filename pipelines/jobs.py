@@ -2,12 +2,9 @@
 
 import dagster as dg
 
-from pipelines.partitions import daily_partitions
-
 ingest_job = dg.define_asset_job(
     "ingest_job",
     selection=dg.AssetSelection.assets("lake_transactions", "warehouse_transactions"),
-    partitions_def=daily_partitions,
     description="Ingest one day: landing file → lake partition (gated) → warehouse views.",
 )
 

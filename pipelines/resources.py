@@ -25,6 +25,7 @@ class NexusfinStorage(dg.ConfigurableResource):
     warehouse: str = _env("NEXUSFIN_WAREHOUSE", "var/demo/warehouse.duckdb")
     max_amount_usd: float = float(_env("NEXUSFIN_MAX_AMOUNT_USD", "1e9"))
     max_quarantine_share: float = float(_env("NEXUSFIN_MAX_QUARANTINE_SHARE", "0.02"))
+    gx_sample_rows: int = int(_env("NEXUSFIN_GX_SAMPLE_ROWS", "250000"))
 
     @property
     def root(self) -> DataRoot:

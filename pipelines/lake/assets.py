@@ -8,7 +8,10 @@ import polars as pl
 
 from nexusfin.contracts import contract
 from nexusfin.lake.ingest import BadLandingFile, IngestConfig, ingest_file, reject_file
+from nexusfin.quality.gx_suites import transactions_suite, validate
+from nexusfin.settings import load_regulatory
 from pipelines.partitions import daily_partitions
+from pipelines.quality.gx_adapter import gx_check_results, gx_check_specs
 from pipelines.reference.assets import preview, reference_lake_file
 from pipelines.resources import NexusfinStorage
 
@@ -31,6 +34,8 @@ CHECKS = [
         "schema_drift", asset="lake_transactions",
         description="Warn when a landing file carries columns the contract does not know.",
     ),
+    *gx_check_specs("lake_transactions", "gx_transactions",
+                    "Great Expectations suite derived from schemas/transactions.yaml and its business rules."),
 ]
 
 
@@ -67,6 +72,12 @@ def lake_transactions(context: dg.AssetExecutionContext, storage: NexusfinStorag
     violations = LAKE_TXN.violations(accepted)
     share = report.rows_quarantined / report.rows_read if report.rows_read else 0.0
     on_disk_ok = accepted.height == report.rows_accepted and quarantined.height == report.rows_quarantined
+    regulatory = load_regulatory()
+    gx_outcome = validate(
+        accepted,
+        transactions_suite(max_amount_usd=storage.max_amount_usd, ctr_threshold_usd=regulatory.ctr_threshold_usd),
+        suite="transactions", id_column="txn_id", sample_rows=storage.gx_sample_rows,
+    )
     return dg.MaterializeResult(
         metadata={
             "source_file": report.source_file,
@@ -106,5 +117,6 @@ def lake_transactions(context: dg.AssetExecutionContext, storage: NexusfinStorag
                 severity=dg.AssetCheckSeverity.WARN,
                 metadata={"extra_columns": dg.MetadataValue.json(report.extra_columns)},
             ),
+            *gx_check_results(gx_outcome, "gx_transactions"),
         ],
     )
