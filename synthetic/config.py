@@ -186,7 +186,10 @@ class CashOutParams:
 
 @dataclass(frozen=True)
 class FacilitatorParams:
-    linked_by_identifier: IntRange = (1, 3)  # parties sharing a phone/address/id with the facilitator
+    linked_by_identifier: IntRange = (
+        1,
+        3,
+    )  # parties sharing a phone/address/id with the facilitator
     counterparty_hops: IntRange = (1, 3)
     counterparties: IntRange = (2, 5)
     amount_usd: FloatRange = (2000.0, 60000.0)
@@ -253,8 +256,11 @@ class TypologyParams:
     funnel_account: FunnelParams = field(default_factory=FunnelParams)
     rapid_movement: ChainParams = field(
         default_factory=lambda: ChainParams(
-            hops=(1, 2), amount_usd=(15000.0, 200000.0), pass_through=(0.9, 1.0),
-            delay_hours=(0.1, 4.0), cross_border_prob=0.3,
+            hops=(1, 2),
+            amount_usd=(15000.0, 200000.0),
+            pass_through=(0.9, 1.0),
+            delay_hours=(0.1, 4.0),
+            cross_border_prob=0.3,
         )
     )
     layering_chain: ChainParams = field(default_factory=ChainParams)
@@ -305,7 +311,9 @@ class WorldConfig:
     def count(self, typology: str) -> int:
         if self.typology_counts and typology in self.typology_counts:
             return int(self.typology_counts[typology])
-        return max(self.min_scenarios, round(self.n_accounts * self.scenarios_per_million_accounts / 1e6))
+        return max(
+            self.min_scenarios, round(self.n_accounts * self.scenarios_per_million_accounts / 1e6)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(dataclasses.asdict(self))

@@ -16,9 +16,20 @@ import pyarrow.parquet as pq
 
 from nexusfin.contracts import contract
 
-KINDS = ["unknown_currency", "negative_amount", "zero_amount", "absurd_amount", "duplicate_txn_id",
-         "orphan_account", "future_timestamp", "ts_outside_day", "missing_required",
-         "cash_without_location", "bad_country", "bad_channel"]
+KINDS = [
+    "unknown_currency",
+    "negative_amount",
+    "zero_amount",
+    "absurd_amount",
+    "duplicate_txn_id",
+    "orphan_account",
+    "future_timestamp",
+    "ts_outside_day",
+    "missing_required",
+    "cash_without_location",
+    "bad_country",
+    "bad_channel",
+]
 TEXT_ONLY = ["bad_type"]
 FUTURE_US = 3653 * 86_400_000_000  # ten years ahead
 BAD_CURRENCIES = ["XYZ", "MXP", "EURO", "US$", "BTCX", "DLR"]
@@ -27,8 +38,16 @@ BAD_CHANNELS = ["CASH", "zelle", "swift", "sepa", "cash_deposit", "paypal"]
 MISSING_COLS = ["amount", "currency", "channel", "txn_type", "amount_usd", "ts"]
 
 
-def inject(df: pl.DataFrame, eligible: np.ndarray, is_cash: np.ndarray, rate: float, fmt: str,
-           rng: np.random.Generator, prev_ids: list[str], file_name: str) -> tuple[pl.DataFrame, list[dict], dict]:
+def inject(
+    df: pl.DataFrame,
+    eligible: np.ndarray,
+    is_cash: np.ndarray,
+    rate: float,
+    fmt: str,
+    rng: np.random.Generator,
+    prev_ids: list[str],
+    file_name: str,
+) -> tuple[pl.DataFrame, list[dict], dict]:
     """Return the modified frame, truth rows and text patches ({row: (column, raw)}) for bad_type."""
     n = df.height
     k = int(rng.binomial(n, rate)) if rate > 0 else 0
@@ -107,7 +126,9 @@ def inject(df: pl.DataFrame, eligible: np.ndarray, is_cash: np.ndarray, rate: fl
             raw = _iso(v)
         elif kind == "ts_outside_day":
             col = "ts"
-            v = int(ts_int[i]) + (86_400_000_000 if rng.random() < 0.3 else -86_400_000_000 * int(rng.integers(1, 4)))
+            v = int(ts_int[i]) + (
+                86_400_000_000 if rng.random() < 0.3 else -86_400_000_000 * int(rng.integers(1, 4))
+            )
             put("ts", i, v)
             raw = _iso(v)
         elif kind == "missing_required":
@@ -128,8 +149,16 @@ def inject(df: pl.DataFrame, eligible: np.ndarray, is_cash: np.ndarray, rate: fl
             v = f"{cols[col][i]:.2f}"
             raw = v.replace("0", "O", 1) if "0" in v else v + "O"
             patches[i] = (col, raw)
-        truth.append({"file": file_name, "row_number": int(i), "txn_id": raw if kind == "duplicate_txn_id" else txn_ids[i],
-                      "defect": kind, "column": col, "raw_value": None if raw is None else _raw(raw)})
+        truth.append(
+            {
+                "file": file_name,
+                "row_number": int(i),
+                "txn_id": raw if kind == "duplicate_txn_id" else txn_ids[i],
+                "defect": kind,
+                "column": col,
+                "raw_value": None if raw is None else _raw(raw),
+            }
+        )
     out = {}
     for c, (idx, vals) in edits.items():
         if c == "ts":
@@ -151,14 +180,18 @@ def _raw(v) -> str:
     return str(v)
 
 
-def write_defective(df: pl.DataFrame, path: Path, fmt: str, patches: dict[int, tuple[str, str]]) -> None:
+def write_defective(
+    df: pl.DataFrame, path: Path, fmt: str, patches: dict[int, tuple[str, str]]
+) -> None:
     """Write a landing file that deliberately breaks the contract but stays readable."""
     c = contract("transactions")
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     path.parent.mkdir(parents=True, exist_ok=True)
     df = df.select(c.names)
     if fmt == "parquet":
-        schema = pa.schema([f.with_nullable(True) for f in c.arrow_schema()], metadata=c.arrow_schema().metadata)
+        schema = pa.schema(
+            [f.with_nullable(True) for f in c.arrow_schema()], metadata=c.arrow_schema().metadata
+        )
         pq.write_table(df.to_arrow().cast(schema), tmp, compression="zstd")
     elif fmt == "csv":
         text = df.write_csv(datetime_format="%Y-%m-%dT%H:%M:%S%.6fZ")

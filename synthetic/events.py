@@ -25,14 +25,29 @@ class Batch:
 
     def __init__(self) -> None:
         self.parts: list[dict[str, np.ndarray]] = []
+        self.day0 = 0
 
-    def add(self, ts, src, dst, usd, channel, ttype, loc=-1, cond=-1, memo=-1, hn=-1, hnrole=-1, pid=-1) -> None:
+    def add(
+        self, ts, src, dst, usd, channel, ttype, loc=-1, cond=-1, memo=-1, hn=-1, hnrole=-1, pid=-1
+    ) -> None:
         ts = np.asarray(ts, dtype=np.int64)
         n = ts.shape[0]
         if n == 0:
             return
-        vals = dict(ts=ts, src=src, dst=dst, usd=usd, channel=channel, ttype=ttype, loc=loc, cond=cond,
-                    memo=memo, hn=hn, hnrole=hnrole, pid=pid)
+        vals = dict(
+            ts=ts,
+            src=src,
+            dst=dst,
+            usd=usd,
+            channel=channel,
+            ttype=ttype,
+            loc=loc,
+            cond=cond,
+            memo=memo,
+            hn=hn,
+            hnrole=hnrole,
+            pid=pid,
+        )
         part = {}
         for k, dt in FIELDS.items():
             v = np.asarray(vals[k], dtype=dt)

@@ -16,11 +16,30 @@ from . import names as N
 from .config import WorldConfig
 
 CHANNELS = ["cash", "wire", "ach", "check", "card", "internal", "crypto"]
-TXN_TYPES = ["deposit", "withdrawal", "transfer", "payment", "purchase", "payroll", "remittance",
-             "trade", "exchange_buy", "exchange_sell", "fee"]
+TXN_TYPES = [
+    "deposit",
+    "withdrawal",
+    "transfer",
+    "payment",
+    "purchase",
+    "payroll",
+    "remittance",
+    "trade",
+    "exchange_buy",
+    "exchange_sell",
+    "fee",
+]
 CHAINS = ["bitcoin", "ethereum", "tron", "bsc", "solana", "polygon", "litecoin", "monero"]
-CHAIN_ASSET = {"bitcoin": "BTC", "ethereum": "ETH", "tron": "USDT", "bsc": "BNB", "solana": "SOL",
-               "polygon": "MATIC", "litecoin": "LTC", "monero": "XMR"}
+CHAIN_ASSET = {
+    "bitcoin": "BTC",
+    "ethereum": "ETH",
+    "tron": "USDT",
+    "bsc": "BNB",
+    "solana": "SOL",
+    "polygon": "MATIC",
+    "litecoin": "LTC",
+    "monero": "XMR",
+}
 EXCHANGE_CHAINS = ["bitcoin", "ethereum", "tron", "bsc", "solana", "polygon", "litecoin"]
 BRIDGE_CHAINS = ["ethereum", "bsc", "polygon", "tron", "solana"]
 MIXER_CHAINS = ["bitcoin", "ethereum"]
@@ -31,33 +50,59 @@ US_BANKS = [f"B{i:02d}" for i in range(1, 9)]
 EXCHANGES = ["COINVAULT", "BITHARBOR", "NEXAX", "CRYPTOPLAZA", "LUMENEX"]
 
 # Background account kinds.
-PERSON, EMPLOYER, MERCHANT, LANDLORD, UTILITY, B2B, CASHBIZ, MSB, PP, EXCH_BANK, FOREIGN, \
-    WALLET_SELF, WALLET_CUST, HOT_WALLET, MIXER, BRIDGE = range(16)
+(
+    PERSON,
+    EMPLOYER,
+    MERCHANT,
+    LANDLORD,
+    UTILITY,
+    B2B,
+    CASHBIZ,
+    MSB,
+    PP,
+    EXCH_BANK,
+    FOREIGN,
+    WALLET_SELF,
+    WALLET_CUST,
+    HOT_WALLET,
+    MIXER,
+    BRIDGE,
+) = range(16)
 
-BORDER_CITY = {"78040": "Laredo", "78041": "Laredo", "78043": "Laredo", "78045": "Laredo",
-               "78046": "Laredo", "79901": "El Paso", "79905": "El Paso", "85621": "Nogales",
-               "92173": "San Ysidro", "92154": "San Diego"}
+BORDER_CITY = {
+    "78040": "Laredo",
+    "78041": "Laredo",
+    "78043": "Laredo",
+    "78045": "Laredo",
+    "78046": "Laredo",
+    "79901": "El Paso",
+    "79905": "El Paso",
+    "85621": "Nogales",
+    "92173": "San Ysidro",
+    "92154": "San Diego",
+}
+
+
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_B58 = np.frombuffer(b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz", dtype=np.uint8)
+_B32 = np.frombuffer(b"qpzry9x8gf2tvdw0s3jn54khce6mua7l", dtype=np.uint8)
 
 
 def _rand_address(chain: str, rng: np.random.Generator) -> str:
-    hexd = "0123456789abcdef"
-    b58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-    b32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
-
-    def pick(alpha: str, n: int) -> str:
-        return "".join(alpha[i] for i in rng.integers(0, len(alpha), n))
+    def pick(alpha: np.ndarray, n: int) -> str:
+        return alpha[rng.integers(0, len(alpha), n)].tobytes().decode()
 
     if chain in ("ethereum", "bsc", "polygon"):
-        return "0x" + pick(hexd, 40)
+        return "0x" + pick(_HEX, 40)
     if chain == "bitcoin":
-        return "bc1q" + pick(b32, 38)
+        return "bc1q" + pick(_B32, 38)
     if chain == "litecoin":
-        return "ltc1q" + pick(b32, 38)
+        return "ltc1q" + pick(_B32, 38)
     if chain == "tron":
-        return "T" + pick(b58, 33)
+        return "T" + pick(_B58, 33)
     if chain == "solana":
-        return pick(b58, 44)
-    return "4" + pick(b58, 94)  # monero
+        return pick(_B58, 44)
+    return "4" + pick(_B58, 94)  # monero
 
 
 def tx_hashes(chains: np.ndarray, rng: np.random.Generator) -> list[str]:
@@ -98,8 +143,18 @@ class World:
         self.fx_arr = np.array([self.fx[c] for c in self.currencies])
         self.countries = sorted(vocabulary("iso3166_alpha2"))
         self.cc_code = {c: i for i, c in enumerate(self.countries)}
-        self.memos: list[str] = ["PAYROLL", "RENT", "UTILITY BILL", "FAMILY SUPPORT", "INVOICE",
-                                 "CARD SETTLEMENT", "MERCHANT PAYOUT", "REMESA", "P2P", "TRANSFER"]
+        self.memos: list[str] = [
+            "PAYROLL",
+            "RENT",
+            "UTILITY BILL",
+            "FAMILY SUPPORT",
+            "INVOICE",
+            "CARD SETTLEMENT",
+            "MERCHANT PAYOUT",
+            "REMESA",
+            "P2P",
+            "TRANSFER",
+        ]
         self._build_places()
         self._pp: dict[str, list] = {k: [] for k in _PARTY_COLS}
         self._pa: dict[str, list] = {k: [] for k in _ACCOUNT_COLS}
@@ -108,7 +163,9 @@ class World:
     # -- places ---------------------------------------------------------------------------
     def _build_places(self) -> None:
         areas: list[Area] = [Area(*a) for a in N.US_INTERIOR]
-        self.interior_areas = [i for i, a in enumerate(areas) if a.region not in ("TX", "CA", "AZ", "NM")]
+        self.interior_areas = [
+            i for i, a in enumerate(areas) if a.region not in ("TX", "CA", "AZ", "NM")
+        ]
         seen = {a.prefix for a in areas}
         self.border_areas: list[int] = []
         extra = list(self.reg.border_locations)
@@ -123,7 +180,10 @@ class World:
             idx = next(i for i, a in enumerate(areas) if a.prefix == pref)
             if pref in self.reg.border_locations and idx not in self.border_areas:
                 self.border_areas.append(idx)
-            if any(pref in t.locations for t in self.reg.targeting_orders) and idx not in self.gto_areas:
+            if (
+                any(pref in t.locations for t in self.reg.targeting_orders)
+                and idx not in self.gto_areas
+            ):
                 self.gto_areas.append(idx)
         self.us_areas = [i for i, a in enumerate(areas) if a.cc == "US"]
         self.foreign_areas: dict[str, list[int]] = {}
@@ -145,7 +205,9 @@ class World:
                     n += 1
                     locs.append(f"{areas[ai].prefix}:{b}-{kind}{n:04d}")
                     loc_area.append(ai)
-                    (self.branch if kind == "BR" else self.atm).setdefault((b, ai), []).append(len(locs) - 1)
+                    (self.branch if kind == "BR" else self.atm).setdefault((b, ai), []).append(
+                        len(locs) - 1
+                    )
         self.foreign_banks: dict[str, list[str]] = {}
         for cc, ais in self.foreign_areas.items():
             self.foreign_banks[cc] = [f"{cc}B{k}" for k in (1, 2)]
@@ -183,12 +245,19 @@ class World:
             return max(lo, round(frac * n))
 
         counts = {
-            EMPLOYER: cnt(0.02, 5), MERCHANT: cnt(0.03, 8), LANDLORD: cnt(0.01, 4),
-            UTILITY: cnt(0.0005, 3), B2B: cnt(0.015, 5),
-            CASHBIZ: cnt(hn.cash_business_frac, hn.min_each), MSB: cnt(hn.msb_frac, hn.min_each),
-            PP: cnt(hn.payment_processor_frac, hn.min_each), EXCH_BANK: len(EXCHANGES),
-            FOREIGN: cnt(0.03, 30), HOT_WALLET: len(EXCHANGES) * len(EXCHANGE_CHAINS),
-            MIXER: len(MIXER_CHAINS), BRIDGE: len(BRIDGE_CHAINS),
+            EMPLOYER: cnt(0.02, 5),
+            MERCHANT: cnt(0.03, 8),
+            LANDLORD: cnt(0.01, 4),
+            UTILITY: cnt(0.0005, 3),
+            B2B: cnt(0.015, 5),
+            CASHBIZ: cnt(hn.cash_business_frac, hn.min_each),
+            MSB: cnt(hn.msb_frac, hn.min_each),
+            PP: cnt(hn.payment_processor_frac, hn.min_each),
+            EXCH_BANK: len(EXCHANGES),
+            FOREIGN: cnt(0.03, 30),
+            HOT_WALLET: len(EXCHANGES) * len(EXCHANGE_CHAINS),
+            MIXER: len(MIXER_CHAINS),
+            BRIDGE: len(BRIDGE_CHAINS),
         }
         n_traders = cnt(hn.crypto_trader_frac, hn.min_each)
         n_retail_wallets = cnt(0.008, 5)
@@ -198,8 +267,24 @@ class World:
         if n_persons < n // 2:
             raise ValueError("n_accounts too small for the book")
         counts[PERSON] = n_persons
-        order = [PERSON, EMPLOYER, MERCHANT, LANDLORD, UTILITY, B2B, CASHBIZ, MSB, PP, EXCH_BANK,
-                 FOREIGN, WALLET_SELF, WALLET_CUST, HOT_WALLET, MIXER, BRIDGE]
+        order = [
+            PERSON,
+            EMPLOYER,
+            MERCHANT,
+            LANDLORD,
+            UTILITY,
+            B2B,
+            CASHBIZ,
+            MSB,
+            PP,
+            EXCH_BANK,
+            FOREIGN,
+            WALLET_SELF,
+            WALLET_CUST,
+            HOT_WALLET,
+            MIXER,
+            BRIDGE,
+        ]
         kind = np.concatenate([np.full(counts[k], k, dtype=np.int8) for k in order])
         self.kind = kind
         self.n_book = n
@@ -212,8 +297,13 @@ class World:
         perm = rng.permutation(persons)
         self.traders = np.sort(perm[:n_traders])
         retail = np.sort(perm[n_traders : n_traders + n_retail_wallets])
-        hn_remit = np.sort(perm[n_traders + n_retail_wallets :
-                                n_traders + n_retail_wallets + cnt(hn.remittance_sender_frac, hn.min_each)])
+        hn_remit = np.sort(
+            perm[
+                n_traders + n_retail_wallets : n_traders
+                + n_retail_wallets
+                + cnt(hn.remittance_sender_frac, hn.min_each)
+            ]
+        )
         self.hn_remitters = hn_remit
         self_w, cust_w = self.idx_of[WALLET_SELF], self.idx_of[WALLET_CUST]
         owner[self_w] = np.concatenate([self.traders, retail])
@@ -232,22 +322,31 @@ class World:
         # Chains and exchanges of wallets
         chain = np.full(n, -1, dtype=np.int8)
         bank_ex = np.full(n, -1, dtype=np.int8)  # exchange index for custodial/hot wallets
-        tchain = rng.choice([CHN[c] for c in EXCHANGE_CHAINS], size=n_traders,
-                            p=[0.3, 0.3, 0.15, 0.08, 0.1, 0.04, 0.03])
+        tchain = rng.choice(
+            [CHN[c] for c in EXCHANGE_CHAINS],
+            size=n_traders,
+            p=[0.3, 0.3, 0.15, 0.08, 0.1, 0.04, 0.03],
+        )
         chain[self.trader_self] = tchain
         chain[cust_w] = tchain
         tex = rng.integers(0, len(EXCHANGES), n_traders)
         bank_ex[cust_w] = tex
-        chain[self.retail_wallets] = rng.choice([CHN[c] for c in EXCHANGE_CHAINS], size=len(retail),
-                                                p=[0.3, 0.3, 0.15, 0.08, 0.1, 0.04, 0.03])
+        chain[self.retail_wallets] = rng.choice(
+            [CHN[c] for c in EXCHANGE_CHAINS],
+            size=len(retail),
+            p=[0.3, 0.3, 0.15, 0.08, 0.1, 0.04, 0.03],
+        )
         chain[hot] = np.tile([CHN[c] for c in EXCHANGE_CHAINS], len(EXCHANGES))
         bank_ex[hot] = np.repeat(np.arange(len(EXCHANGES)), len(EXCHANGE_CHAINS))
         chain[self.idx_of[MIXER]] = [CHN[c] for c in MIXER_CHAINS]
         chain[self.idx_of[BRIDGE]] = [CHN[c] for c in BRIDGE_CHAINS]
         self.chain = chain
         self.bank_ex = bank_ex
-        self.hot_wallet = {(e, c): int(hot[e * len(EXCHANGE_CHAINS) + j])
-                           for e in range(len(EXCHANGES)) for j, c in enumerate(EXCHANGE_CHAINS)}
+        self.hot_wallet = {
+            (e, c): int(hot[e * len(EXCHANGE_CHAINS) + j])
+            for e in range(len(EXCHANGES))
+            for j, c in enumerate(EXCHANGE_CHAINS)
+        }
         self.mixer = {c: int(self.idx_of[MIXER][j]) for j, c in enumerate(MIXER_CHAINS)}
         self.bridge = {c: int(self.idx_of[BRIDGE][j]) for j, c in enumerate(BRIDGE_CHAINS)}
         self.exchange_bank = {e: int(exb[e]) for e in range(len(EXCHANGES))}
@@ -262,7 +361,9 @@ class World:
         # a slice of foreign accounts in trade and layering countries
         k = len(fo) // 4
         fcc[:k] = rng.choice(N.TRADE_COUNTRIES, size=k)
-        area[fo] = [self.foreign_areas[c][int(rng.integers(len(self.foreign_areas[c])))] for c in fcc]
+        area[fo] = [
+            self.foreign_areas[c][int(rng.integers(len(self.foreign_areas[c])))] for c in fcc
+        ]
         self.area = area
         bank = rng.integers(0, len(US_BANKS), n).astype(np.int16)
         self.bank = bank
@@ -306,7 +407,9 @@ class World:
         self.employer_parity = rng.integers(0, 2, n)
         self.p_salary = np.round(np.exp(rng.normal(np.log(2100), 0.45, np_)), 2)
         renters = rng.random(np_) < 0.6
-        self.p_landlord = np.where(renters, self.idx_of[LANDLORD][rng.integers(0, counts[LANDLORD], np_)], -1)
+        self.p_landlord = np.where(
+            renters, self.idx_of[LANDLORD][rng.integers(0, counts[LANDLORD], np_)], -1
+        )
         self.p_rent_day = rng.integers(1, 6, np_)
         self.p_rent = np.round(np.exp(rng.normal(np.log(1400), 0.35, np_)), 0)
         self.p_utility = self.idx_of[UTILITY][rng.integers(0, counts[UTILITY], np_)]
@@ -334,10 +437,14 @@ class World:
             ais.append(int(area[i]))
             locs = []
             for t, ai in enumerate(ais):
-                locs.append(self.add_location(f"{self.areas[ai].prefix}:M{j + 1:04d}-AG{t + 1}", ai))
+                locs.append(
+                    self.add_location(f"{self.areas[ai].prefix}:M{j + 1:04d}-AG{t + 1}", ai)
+                )
             self.msb_agents[int(i)] = locs
         self.n_book_parties = n  # party index == account index in the book
-        self.pool_free = rng.permutation(np.setdiff1d(persons, np.concatenate([self.traders, retail, hn_remit])))
+        self.pool_free = rng.permutation(
+            np.setdiff1d(persons, np.concatenate([self.traders, retail, hn_remit]))
+        )
         self.pool_pos = 0
 
     # -- registry for planted entities -----------------------------------------------------
@@ -394,26 +501,59 @@ class World:
             return int(self.area[acct])
         return self._pa["area"][acct - self.n_book]
 
-    def add_party(self, name: str, kind: str, country: str, *, address: str | None = None,
-                  phone: str | None = None, id_type: str | None = None, id_number: str | None = None,
-                  business_type: str | None = None, birth_date: date | None = None,
-                  incorporation_date: date | None = None, customer_since: date | None = None) -> int:
+    def add_party(
+        self,
+        name: str,
+        kind: str,
+        country: str,
+        *,
+        address: str | None = None,
+        phone: str | None = None,
+        id_type: str | None = None,
+        id_number: str | None = None,
+        business_type: str | None = None,
+        birth_date: date | None = None,
+        incorporation_date: date | None = None,
+        customer_since: date | None = None,
+    ) -> int:
         p = self._pp
         idx = self.n_parties
         p["party_id"].append(f"P{idx:09d}")
-        for k, v in (("name", name), ("kind", kind), ("country", country), ("address", address),
-                     ("phone", phone), ("id_type", id_type), ("id_number", id_number),
-                     ("business_type", business_type), ("birth_date", birth_date),
-                     ("incorporation_date", incorporation_date), ("customer_since", customer_since)):
+        for k, v in (
+            ("name", name),
+            ("kind", kind),
+            ("country", country),
+            ("address", address),
+            ("phone", phone),
+            ("id_type", id_type),
+            ("id_number", id_number),
+            ("business_type", business_type),
+            ("birth_date", birth_date),
+            ("incorporation_date", incorporation_date),
+            ("customer_since", customer_since),
+        ):
             p[k].append(v)
         return idx
 
     def party_field(self, party: int, field_: str):
-        return self._pp[field_][party - self.n_book_parties] if party >= self.n_book_parties else None
+        return (
+            self._pp[field_][party - self.n_book_parties] if party >= self.n_book_parties else None
+        )
 
-    def add_account(self, owner: int, *, bank_id: str, account_type: str, country: str, currency: str,
-                    area: int = -1, home_location: int = -1, opened: date | None = None,
-                    chain: str | None = None, address: str | None = None) -> int:
+    def add_account(
+        self,
+        owner: int,
+        *,
+        bank_id: str,
+        account_type: str,
+        country: str,
+        currency: str,
+        area: int = -1,
+        home_location: int = -1,
+        opened: date | None = None,
+        chain: str | None = None,
+        address: str | None = None,
+    ) -> int:
         a = self._pa
         idx = self.n_accounts
         a["account_id"].append(f"W-{idx:09d}" if account_type == "wallet" else f"A{idx:09d}")
@@ -424,43 +564,88 @@ class World:
         a["currency"].append(currency)
         a["area"].append(area)
         a["home_location"].append(self.locs[home_location] if home_location >= 0 else None)
-        a["opened_date"].append(opened or (self.start - timedelta(days=int(self.rng.integers(200, 3000)))))
+        a["opened_date"].append(
+            opened or (self.start - timedelta(days=int(self.rng.integers(200, 3000))))
+        )
         a["chain"].append(chain)
         a["address"].append(address)
         return idx
 
-    def add_wallet(self, owner: int, chain: str, rng: np.random.Generator, *, custodian: str = "SELF",
-                   opened: date | None = None, address: str | None = None) -> int:
-        return self.add_account(owner, bank_id=custodian, account_type="wallet", country="US",
-                                currency=CHAIN_ASSET[chain], chain=chain,
-                                address=address or _rand_address(chain, rng),
-                                opened=opened or (self.start - timedelta(days=int(rng.integers(1, 60)))))
+    def add_wallet(
+        self,
+        owner: int,
+        chain: str,
+        rng: np.random.Generator,
+        *,
+        custodian: str = "SELF",
+        opened: date | None = None,
+        address: str | None = None,
+    ) -> int:
+        return self.add_account(
+            owner,
+            bank_id=custodian,
+            account_type="wallet",
+            country="US",
+            currency=CHAIN_ASSET[chain],
+            chain=chain,
+            address=address or _rand_address(chain, rng),
+            opened=opened or (self.start - timedelta(days=int(rng.integers(1, 60)))),
+        )
 
-    def add_bank_account(self, owner: int, area: int, rng: np.random.Generator, *, bank: str | None = None,
-                         account_type: str = "checking", opened: date | None = None) -> int:
+    def add_bank_account(
+        self,
+        owner: int,
+        area: int,
+        rng: np.random.Generator,
+        *,
+        bank: str | None = None,
+        account_type: str = "checking",
+        opened: date | None = None,
+    ) -> int:
         a = self.areas[area]
         if bank is None:
-            bank = (US_BANKS[int(rng.integers(len(US_BANKS)))] if a.cc == "US"
-                    else self.foreign_banks[a.cc][int(rng.integers(2))])
+            bank = (
+                US_BANKS[int(rng.integers(len(US_BANKS)))]
+                if a.cc == "US"
+                else self.foreign_banks[a.cc][int(rng.integers(2))]
+            )
         home = self.branch[(bank, area)][0]
-        return self.add_account(owner, bank_id=bank, account_type=account_type, country=a.cc,
-                                currency=N.COUNTRY_CURRENCY.get(a.cc, "USD"), area=area,
-                                home_location=home, opened=opened)
+        return self.add_account(
+            owner,
+            bank_id=bank,
+            account_type=account_type,
+            country=a.cc,
+            currency=N.COUNTRY_CURRENCY.get(a.cc, "USD"),
+            area=area,
+            home_location=home,
+            opened=opened,
+        )
 
     # -- code arrays for every account (book + planted) -------------------------------------
     def finalize(self) -> None:
         """Freeze the registry into arrays used by the day builder."""
         a = self._pa
-        self.acc_cc_arr = np.concatenate([self.book_cc, np.array([self.cc_code[c] for c in a["country"]], dtype=np.int16)])
-        self.acc_cur_arr = np.concatenate([self.book_cur, np.array([self.cur_code[c] for c in a["currency"]], dtype=np.int16)])
-        self.loc_cc_arr = np.array([self.cc_code[self.areas[x].cc] for x in self.loc_area], dtype=np.int16)
-        self.acc_chain_arr = np.concatenate([self.chain, np.array([CHN[c] if c else -1 for c in a["chain"]], dtype=np.int8)])
+        self.acc_cc_arr = np.concatenate(
+            [self.book_cc, np.array([self.cc_code[c] for c in a["country"]], dtype=np.int16)]
+        )
+        self.acc_cur_arr = np.concatenate(
+            [self.book_cur, np.array([self.cur_code[c] for c in a["currency"]], dtype=np.int16)]
+        )
+        self.loc_cc_arr = np.array(
+            [self.cc_code[self.areas[x].cc] for x in self.loc_area], dtype=np.int16
+        )
+        self.acc_chain_arr = np.concatenate(
+            [self.chain, np.array([CHN[c] if c else -1 for c in a["chain"]], dtype=np.int8)]
+        )
         lut = np.full((len(US_BANKS), len(self.areas)), -1, dtype=np.int32)
         for bi, b in enumerate(US_BANKS):
             for ai in self.us_areas:
                 lut[bi, ai] = self.atm[(b, ai)][0]
         self.atm_lut = lut
-        self.hot_lut = np.array([[self.hot_wallet.get((e, c), -1) for c in CHAINS] for e in range(len(EXCHANGES))], dtype=np.int64)
+        self.hot_lut = np.array(
+            [[self.hot_wallet.get((e, c), -1) for c in CHAINS] for e in range(len(EXCHANGES))],
+            dtype=np.int64,
+        )
         self.acct_ids = self.accounts_frame().get_column("account_id")
         self.loc_series = pl.Series("location", self.locs, dtype=pl.String)
         self.cc_series = pl.Series("cc", self.countries, dtype=pl.String)
@@ -483,11 +668,31 @@ class World:
         kind = self.kind
         is_w = self.chain >= 0
         idx = pl.Series(np.arange(n, dtype=np.int64)).cast(pl.String).str.zfill(9)
-        acct_id = pl.select(pl.when(pl.lit(pl.Series(is_w))).then(pl.lit("W-") + pl.lit(idx))
-                            .otherwise(pl.lit("A") + pl.lit(idx))).to_series()
-        types = np.array(["checking", "business", "business", "business", "business", "business", "business",
-                          "msb", "payment_processor", "exchange", "checking", "wallet", "wallet", "wallet",
-                          "wallet", "wallet"])
+        acct_id = pl.select(
+            pl.when(pl.lit(pl.Series(is_w)))
+            .then(pl.lit("W-") + pl.lit(idx))
+            .otherwise(pl.lit("A") + pl.lit(idx))
+        ).to_series()
+        types = np.array(
+            [
+                "checking",
+                "business",
+                "business",
+                "business",
+                "business",
+                "business",
+                "business",
+                "msb",
+                "payment_processor",
+                "exchange",
+                "checking",
+                "wallet",
+                "wallet",
+                "wallet",
+                "wallet",
+                "wallet",
+            ]
+        )
         atype = types[kind]
         sav = (kind == PERSON) & (rng.random(n) < 0.1)
         atype = np.where(sav, "savings", atype)
@@ -495,41 +700,75 @@ class World:
         fo = self.idx_of[FOREIGN]
         bank_names[fo] = [self.foreign_bank_of[i] for i in fo]
         wal = np.flatnonzero(is_w)
-        bank_names[wal] = [EXCHANGES[self.bank_ex[i]] if self.bank_ex[i] >= 0 else "SELF" for i in wal]
-        self.addresses = {}
+        bank_names[wal] = [
+            EXCHANGES[self.bank_ex[i]] if self.bank_ex[i] >= 0 else "SELF" for i in wal
+        ]
         addr = np.full(n, None, dtype=object)
         for i in wal:
             addr[i] = _rand_address(CHAINS[self.chain[i]], rng)
         self.book_address = addr
-        opened = (np.datetime64(self.start) - rng.integers(30, 6000, n).astype("timedelta64[D]"))
+        opened = np.datetime64(self.start) - rng.integers(30, 6000, n).astype("timedelta64[D]")
         w_open = np.datetime64(self.start) - rng.integers(10, 1500, n).astype("timedelta64[D]")
         opened = np.where(is_w, w_open, opened)
         closed = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
         home = self.book_home
-        book = pl.DataFrame({
-            "account_id": acct_id,
-            "owner_party_id": pl.select(pl.lit("P") + pl.lit(pl.Series(self.owner).cast(pl.String).str.zfill(9))).to_series(),
-            "bank_id": pl.Series(bank_names.tolist(), dtype=pl.String),
-            "account_type": pl.Series(atype, dtype=pl.String),
-            "country": self.cc_series_full()[self.book_cc],
-            "currency": pl.Series(self.currencies)[self.book_cur],
-            "home_location": pl.Series(self.locs, dtype=pl.String).gather(
-                pl.select(pl.when(pl.lit(pl.Series(home)) >= 0).then(pl.lit(pl.Series(home.astype(np.int64))))).to_series()),
-            "opened_date": pl.Series(opened),
-            "closed_date": pl.Series(closed),
-            "chain": pl.Series(np.array([None] + CHAINS, dtype=object)[self.chain.astype(np.int64) + 1].tolist(), dtype=pl.String),
-            "address": pl.Series(addr.tolist(), dtype=pl.String),
-        })
+        book = pl.DataFrame(
+            {
+                "account_id": acct_id,
+                "owner_party_id": pl.select(
+                    pl.lit("P") + pl.lit(pl.Series(self.owner).cast(pl.String).str.zfill(9))
+                ).to_series(),
+                "bank_id": pl.Series(bank_names.tolist(), dtype=pl.String),
+                "account_type": pl.Series(atype, dtype=pl.String),
+                "country": self.cc_series_full()[self.book_cc],
+                "currency": pl.Series(self.currencies)[self.book_cur],
+                "home_location": pl.Series(self.locs, dtype=pl.String).gather(
+                    pl.select(
+                        pl.when(pl.lit(pl.Series(home)) >= 0).then(
+                            pl.lit(pl.Series(home.astype(np.int64)))
+                        )
+                    ).to_series()
+                ),
+                "opened_date": pl.Series(opened),
+                "closed_date": pl.Series(closed),
+                "chain": pl.Series(
+                    np.array([None, *CHAINS], dtype=object)[
+                        self.chain.astype(np.int64) + 1
+                    ].tolist(),
+                    dtype=pl.String,
+                ),
+                "address": pl.Series(addr.tolist(), dtype=pl.String),
+            }
+        )
         a = self._pa
-        planted = pl.DataFrame({
-            "account_id": a["account_id"], "owner_party_id": [f"P{o:09d}" for o in a["owner"]],
-            "bank_id": a["bank_id"], "account_type": a["account_type"], "country": a["country"],
-            "currency": a["currency"], "home_location": a["home_location"], "opened_date": a["opened_date"],
-            "closed_date": [None] * len(a["account_id"]), "chain": a["chain"], "address": a["address"],
-        }, schema={"account_id": pl.String, "owner_party_id": pl.String, "bank_id": pl.String,
-                   "account_type": pl.String, "country": pl.String, "currency": pl.String,
-                   "home_location": pl.String, "opened_date": pl.Date, "closed_date": pl.Date,
-                   "chain": pl.String, "address": pl.String})
+        planted = pl.DataFrame(
+            {
+                "account_id": a["account_id"],
+                "owner_party_id": [f"P{o:09d}" for o in a["owner"]],
+                "bank_id": a["bank_id"],
+                "account_type": a["account_type"],
+                "country": a["country"],
+                "currency": a["currency"],
+                "home_location": a["home_location"],
+                "opened_date": a["opened_date"],
+                "closed_date": [None] * len(a["account_id"]),
+                "chain": a["chain"],
+                "address": a["address"],
+            },
+            schema={
+                "account_id": pl.String,
+                "owner_party_id": pl.String,
+                "bank_id": pl.String,
+                "account_type": pl.String,
+                "country": pl.String,
+                "currency": pl.String,
+                "home_location": pl.String,
+                "opened_date": pl.Date,
+                "closed_date": pl.Date,
+                "chain": pl.String,
+                "address": pl.String,
+            },
+        )
         self._accounts_df = pl.concat([book.cast(planted.schema), planted])
         return self._accounts_df
 
@@ -546,23 +785,50 @@ class World:
     def parties_frame(self) -> pl.DataFrame:
         n, rng = self.n_book, np.random.default_rng(np.random.SeedSequence([self.cfg.seed, 0, 902]))
         kind = self.kind
-        is_person = np.isin(kind, [PERSON, FOREIGN]) | (np.arange(n) < 0)
+        is_person = np.isin(kind, [PERSON, FOREIGN])
         first = pl.Series(N.FIRST).gather(rng.integers(0, len(N.FIRST), n))
         last = pl.Series(N.LAST).gather(rng.integers(0, len(N.LAST), n))
         word = pl.Series(N.BIZ_WORDS).gather(rng.integers(0, len(N.BIZ_WORDS), n))
         btype = np.full(n, None, dtype=object)
-        kind_bt = {EMPLOYER: ["construction", "professional_services", "logistics", "retail", "other"],
-                   MERCHANT: ["retail", "restaurant", "other"], LANDLORD: ["real_estate"],
-                   UTILITY: ["other"], B2B: ["logistics", "construction", "professional_services", "retail", "import_export", "trading_company"],
-                   CASHBIZ: ["restaurant", "car_wash", "convenience_store"], MSB: ["money_service_business"],
-                   PP: ["payment_processor"], EXCH_BANK: ["crypto_exchange"], HOT_WALLET: ["crypto_exchange"],
-                   MIXER: ["other"], BRIDGE: ["other"]}
+        kind_bt = {
+            EMPLOYER: ["construction", "professional_services", "logistics", "retail", "other"],
+            MERCHANT: ["retail", "restaurant", "other"],
+            LANDLORD: ["real_estate"],
+            UTILITY: ["other"],
+            B2B: [
+                "logistics",
+                "construction",
+                "professional_services",
+                "retail",
+                "import_export",
+                "trading_company",
+            ],
+            CASHBIZ: ["restaurant", "car_wash", "convenience_store"],
+            MSB: ["money_service_business"],
+            PP: ["payment_processor"],
+            EXCH_BANK: ["crypto_exchange"],
+            HOT_WALLET: ["crypto_exchange"],
+            MIXER: ["other"],
+            BRIDGE: ["other"],
+        }
         for k, opts in kind_bt.items():
             ii = self.idx_of[k]
             btype[ii] = np.array(opts, dtype=object)[rng.integers(0, len(opts), len(ii))]
-        suffix = np.array([N.BIZ_SUFFIX[b][int(h) % len(N.BIZ_SUFFIX[b])] if b else "" for b, h in
-                           zip(btype.tolist(), rng.integers(0, 1000, n).tolist(), strict=True)], dtype=object)
-        util_names = ["City Power & Light", "Metro Water Utility", "Unity Telecom", "Bell Wireless", "GasCo Energy"]
+        bts = sorted(N.BIZ_SUFFIX)
+        table = [N.BIZ_SUFFIX[b][j % len(N.BIZ_SUFFIX[b])] for b in bts for j in range(6)]
+        bcode = {b: i for i, b in enumerate(bts)}
+        has_bt = btype != None  # noqa: E711
+        code = np.zeros(n, dtype=np.int64)
+        code[has_bt] = [bcode[b] for b in btype[has_bt]]
+        sidx = code * 6 + rng.integers(0, 6, n)
+        suffix = pl.Series(table, dtype=pl.String).gather(sidx)
+        util_names = [
+            "City Power & Light",
+            "Metro Water Utility",
+            "Unity Telecom",
+            "Bell Wireless",
+            "GasCo Energy",
+        ]
         area = self.area
         area_city = pl.Series([a.city for a in self.areas])[area]
         area_reg = pl.Series([a.region for a in self.areas])[area]
@@ -572,28 +838,68 @@ class World:
         street = pl.Series(N.STREETS).gather(rng.integers(0, len(N.STREETS), n))
         phone = pl.Series(rng.integers(2_000_000_000, 9_899_999_999, n)).cast(pl.String)
         ssn = pl.Series(rng.integers(100_000_000, 899_999_999, n)).cast(pl.String)
-        df = pl.DataFrame({"first": first, "last": last, "word": word, "suffix": pl.Series(suffix.tolist(), dtype=pl.String),
-                           "is_person": is_person, "city": area_city, "reg": area_reg, "zip": area_zip, "cc": area_cc,
-                           "num": num, "street": street, "phone": phone, "ssn": ssn,
-                           "btype": pl.Series(btype.tolist(), dtype=pl.String)})
+        df = pl.DataFrame(
+            {
+                "first": first,
+                "last": last,
+                "word": word,
+                "suffix": suffix,
+                "is_person": is_person,
+                "city": area_city,
+                "reg": area_reg,
+                "zip": area_zip,
+                "cc": area_cc,
+                "num": num,
+                "street": street,
+                "phone": phone,
+                "ssn": ssn,
+                "btype": pl.Series(btype.tolist(), dtype=pl.String),
+            }
+        )
         birth = np.datetime64("1950-01-01") + rng.integers(0, 365 * 52, n).astype("timedelta64[D]")
         inc = np.datetime64(self.start) - rng.integers(400, 12000, n).astype("timedelta64[D]")
         since = np.datetime64(self.start) - rng.integers(30, 6000, n).astype("timedelta64[D]")
         out = df.select(
-            pl.select(pl.lit("P") + pl.lit(pl.Series(np.arange(n)).cast(pl.String).str.zfill(9))).to_series().alias("party_id"),
-            pl.when("is_person").then(pl.format("{} {}", "first", "last"))
-            .otherwise(pl.format("{} {}", "word", "suffix")).alias("name"),
-            pl.when("is_person").then(pl.lit("person")).otherwise(pl.lit("organization")).alias("kind"),
+            pl.select(pl.lit("P") + pl.lit(pl.Series(np.arange(n)).cast(pl.String).str.zfill(9)))
+            .to_series()
+            .alias("party_id"),
+            pl.when("is_person")
+            .then(pl.format("{} {}", "first", "last"))
+            .otherwise(pl.format("{} {}", "word", "suffix"))
+            .alias("name"),
+            pl.when("is_person")
+            .then(pl.lit("person"))
+            .otherwise(pl.lit("organization"))
+            .alias("kind"),
             pl.col("cc").alias("country"),
-            pl.format("{} {} St, {}, {} {}", "num", "street", "city", "reg", "zip").alias("address"),
-            pl.when(pl.col("cc") == "US").then(pl.format("+1{}", "phone"))
-            .otherwise(pl.format("+52{}", "phone")).alias("phone"),
-            pl.when(pl.col("is_person") & (pl.col("cc") == "US")).then(pl.lit("ssn"))
-            .when("is_person").then(pl.lit("national_id")).otherwise(pl.lit("ein")).alias("id_type"),
+            pl.format("{} {} St, {}, {} {}", "num", "street", "city", "reg", "zip").alias(
+                "address"
+            ),
+            pl.when(pl.col("cc") == "US")
+            .then(pl.format("+1{}", "phone"))
+            .otherwise(pl.format("+52{}", "phone"))
+            .alias("phone"),
             pl.when(pl.col("is_person") & (pl.col("cc") == "US"))
-            .then(pl.format("{}-{}-{}", pl.col("ssn").str.slice(0, 3), pl.col("ssn").str.slice(3, 2), pl.col("ssn").str.slice(5, 4)))
-            .when("is_person").then(pl.format("ID{}", "ssn"))
-            .otherwise(pl.format("{}-{}", pl.col("ssn").str.slice(0, 2), pl.col("ssn").str.slice(2, 7))).alias("id_number"),
+            .then(pl.lit("ssn"))
+            .when("is_person")
+            .then(pl.lit("national_id"))
+            .otherwise(pl.lit("ein"))
+            .alias("id_type"),
+            pl.when(pl.col("is_person") & (pl.col("cc") == "US"))
+            .then(
+                pl.format(
+                    "{}-{}-{}",
+                    pl.col("ssn").str.slice(0, 3),
+                    pl.col("ssn").str.slice(3, 2),
+                    pl.col("ssn").str.slice(5, 4),
+                )
+            )
+            .when("is_person")
+            .then(pl.format("ID{}", "ssn"))
+            .otherwise(
+                pl.format("{}-{}", pl.col("ssn").str.slice(0, 2), pl.col("ssn").str.slice(2, 7))
+            )
+            .alias("id_number"),
             pl.col("btype").alias("business_type"),
             pl.when("is_person").then(pl.lit(pl.Series(birth))).alias("birth_date"),
             pl.when(~pl.col("is_person")).then(pl.lit(pl.Series(inc))).alias("incorporation_date"),
@@ -601,31 +907,73 @@ class World:
         )
         # utilities get utility names; wallets' "parties" are unused rows -> drop them
         ui = self.idx_of[UTILITY]
-        names_col = out.get_column("name").to_numpy().astype(object)
-        names_col[ui] = [util_names[j % len(util_names)] + ("" if j < len(util_names) else f" {j}") for j in range(len(ui))]
+        fix = {
+            int(i): util_names[j % len(util_names)] + ("" if j < len(util_names) else f" {j}")
+            for j, i in enumerate(ui)
+        }
         for e, i in self.exchange_bank.items():
-            names_col[i] = EXCHANGES[e].title() + " Exchange Inc"
+            fix[i] = EXCHANGES[e].title() + " Exchange Inc"
         for c, i in self.mixer.items():
-            names_col[i] = f"{c.title()} Mixing Pool (unknown operator)"
+            fix[i] = f"{c.title()} Mixing Pool (unknown operator)"
         for c, i in self.bridge.items():
-            names_col[i] = f"{c.title()} Bridge Protocol"
-        out = out.with_columns(pl.Series("name", names_col.tolist(), dtype=pl.String))
+            fix[i] = f"{c.title()} Bridge Protocol"
+        out = out.with_columns(out.get_column("name").scatter(list(fix), list(fix.values())))
         keep = ~np.isin(kind, [WALLET_SELF, WALLET_CUST, HOT_WALLET])
         out = out.filter(pl.Series(keep))
         # the service wallets (mixer, bridge) are organizations with offshore domicile
         out = out.with_columns(
-            pl.when(pl.col("party_id").is_in([f"P{i:09d}" for i in list(self.mixer.values()) + list(self.bridge.values())]))
-            .then(pl.lit("SC")).otherwise(pl.col("country")).alias("country"))
+            pl.when(
+                pl.col("party_id").is_in(
+                    [f"P{i:09d}" for i in list(self.mixer.values()) + list(self.bridge.values())]
+                )
+            )
+            .then(pl.lit("SC"))
+            .otherwise(pl.col("country"))
+            .alias("country")
+        )
         p = self._pp
         planted = pl.DataFrame({k: p[k] for k in _PARTY_COLS}, schema=_PARTY_SCHEMA)
         return pl.concat([out.cast(_PARTY_SCHEMA), planted])
 
 
-_PARTY_COLS = ["party_id", "name", "kind", "country", "address", "phone", "id_type", "id_number",
-               "business_type", "birth_date", "incorporation_date", "customer_since"]
-_PARTY_SCHEMA = {"party_id": pl.String, "name": pl.String, "kind": pl.String, "country": pl.String,
-                 "address": pl.String, "phone": pl.String, "id_type": pl.String, "id_number": pl.String,
-                 "business_type": pl.String, "birth_date": pl.Date, "incorporation_date": pl.Date,
-                 "customer_since": pl.Date}
-_ACCOUNT_COLS = ["account_id", "owner", "bank_id", "account_type", "country", "currency", "area",
-                 "home_location", "opened_date", "chain", "address"]
+_PARTY_COLS = [
+    "party_id",
+    "name",
+    "kind",
+    "country",
+    "address",
+    "phone",
+    "id_type",
+    "id_number",
+    "business_type",
+    "birth_date",
+    "incorporation_date",
+    "customer_since",
+]
+_PARTY_SCHEMA = {
+    "party_id": pl.String,
+    "name": pl.String,
+    "kind": pl.String,
+    "country": pl.String,
+    "address": pl.String,
+    "phone": pl.String,
+    "id_type": pl.String,
+    "id_number": pl.String,
+    "business_type": pl.String,
+    "birth_date": pl.Date,
+    "incorporation_date": pl.Date,
+    "customer_since": pl.Date,
+}
+_ACCOUNT_COLS = [
+    "account_id",
+    "owner",
+    "bank_id",
+    "account_type",
+    "country",
+    "currency",
+    "area",
+    "home_location",
+    "opened_date",
+    "chain",
+    "address",
+]
