@@ -53,7 +53,7 @@ bench: $(STAMP) ## Run the benchmarks in bench/ (results in docs/benchmarks.md a
 	$(PY) -m bench
 
 dagster: $(STAMP) ## Start the Dagster UI on http://localhost:3000 over pipelines/
-	export DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/$(DEMO_DIR)/dagster_home} ; mkdir -p $$DAGSTER_HOME ; touch $$DAGSTER_HOME/dagster.yaml ; \
+	export DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/$(DEMO_DIR)/dagster_home} ; mkdir -p $$DAGSTER_HOME ; test -f $$DAGSTER_HOME/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > $$DAGSTER_HOME/dagster.yaml ; \
 	NEXUSFIN_DATA_ROOT=$(CURDIR)/$(DEMO_DIR)/world NEXUSFIN_LAKE=$(CURDIR)/$(DEMO_DIR)/lake \
 	NEXUSFIN_WAREHOUSE=$(CURDIR)/$(DEMO_DIR)/warehouse.duckdb \
 	$(VENV)/bin/dagster dev -m pipelines.definitions -h 127.0.0.1 -p 3000

@@ -7,6 +7,7 @@ Heavy imports (the generator, importers, dagster) happen inside the commands so 
 from __future__ import annotations
 
 import json
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -21,8 +22,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+# wide enough for the summary tables when output goes to a file or CI log
+console = Console(width=None if sys.stdout.isatty() else 120)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 
 
 def _progress() -> Progress:
@@ -156,12 +158,12 @@ def print_run_summary(summary) -> None:
     if not summary.reference_ok:
         err_console.print(f"[red]reference snapshots failed their gates:[/] {summary.reference_checks_failed}")
     table = Table(title="pipeline run")
-    for col in ("day", "rows read", "accepted", "quarantined", "checks passed", "failed / warned"):
-        table.add_column(col, justify="left" if col in ("day", "failed / warned") else "right")
+    for col in ("day", "rows read", "accepted", "quarantined", "checks passed", "failed", "warned", "status"):
+        table.add_column(col, justify="left" if col in ("day", "status") else "right")
     for d in summary.days:
-        status = ", ".join(d.checks_failed + [f"(warn) {w}" for w in d.checks_warned]) or ("" if d.success else d.error or "failed")
         table.add_row(d.day, f"{d.rows_read:,}", f"{d.rows_accepted:,}", f"{d.rows_quarantined:,}",
-                      str(d.checks_passed), ("[red]" if not d.success else "[yellow]") + status if status else "")
+                      str(d.checks_passed), str(len(d.checks_failed)), str(len(d.checks_warned)),
+                      "[green]ok" if d.success else "[red]FAILED")
     console.print(table)
     totals = [sum(getattr(d, f) for d in summary.days) for f in ("rows_read", "rows_accepted", "rows_quarantined")]
     console.print(
@@ -169,6 +171,10 @@ def print_run_summary(summary) -> None:
         f"days ok {sum(d.success for d in summary.days)}/{len(summary.days)}"
     )
     for d in summary.days:
+        for name in d.checks_failed:
+            err_console.print(f"[red]{d.day} blocking check failed:[/] {name}")
+        for name in d.checks_warned:
+            console.print(f"[yellow]{d.day} warning:[/] {name}")
         if d.error:
             err_console.print(f"[red]{d.day}:[/] {d.error}")
     console.print(f"lake:      {summary.lake}\nwarehouse: {summary.warehouse}\ndagster:   {summary.dagster_home} (make dagster shows the runs)")

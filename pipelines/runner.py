@@ -48,7 +48,9 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 def _instance(dagster_home: Path) -> dg.DagsterInstance:
     dagster_home.mkdir(parents=True, exist_ok=True)
-    (dagster_home / "dagster.yaml").touch()  # default local instance: runs, events, schedules on disk
+    config = dagster_home / "dagster.yaml"  # default local instance: runs, events, schedules on disk
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
     os.environ["DAGSTER_HOME"] = str(dagster_home.resolve())
     return dg.DagsterInstance.get()
 

@@ -103,7 +103,7 @@ def transaction_rule_expectations(*, max_amount_usd: float, ctr_threshold_usd: f
         ExpectationSpec("ExpectColumnMedianToBeBetween", {"column": "amount_usd", "min_value": 1.0,
                                                           "max_value": ctr_threshold_usd}, "profile:median_amount", WARNING),
         ExpectationSpec("ExpectColumnValuesToBeBetween", {"column": "amount_usd", "max_value": 100 * ctr_threshold_usd,
-                                                          "mostly": 0.999}, "profile:large_amount_share", WARNING),
+                                                          "mostly": 0.99}, "profile:large_amount_share", WARNING),
         ExpectationSpec("ExpectColumnProportionOfUniqueValuesToBeBetween",
                         {"column": "src_account", "min_value": 0.001}, "profile:src_account_diversity", WARNING),
     ]
@@ -124,6 +124,7 @@ def validate(
     import os
 
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("TQDM_DISABLE", "1")  # GX's per-validation progress bars flood logs
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     import great_expectations as gx  # slow import: only when a check actually runs
     from great_expectations.expectations.row_conditions import Column as GxColumn
