@@ -57,7 +57,9 @@ def inject(
         return df, [], {}
     kinds = KINDS + (TEXT_ONLY if fmt in ("csv", "jsonl") else [])
     rows = np.sort(rng.choice(cand, size=k, replace=False))
-    assigned = [kinds[j % len(kinds)] for j in rng.permutation(k)]
+    off = int(rng.integers(len(kinds)))  # rotate so that every kind shows up even at low counts
+    assigned = [kinds[(off + j) % len(kinds)] for j in range(k)]
+    assigned = [assigned[j] for j in rng.permutation(k)]
     # cash_without_location needs a cash row: swap with another row if needed
     chosen = set(rows.tolist())
     clean_cash = [int(i) for i in np.flatnonzero(eligible & is_cash) if int(i) not in chosen]
