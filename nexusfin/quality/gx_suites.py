@@ -124,15 +124,16 @@ def validate(
     import os
 
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    os.environ.setdefault("TQDM_DISABLE", "1")  # GX's per-validation progress bars flood logs
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     import great_expectations as gx  # slow import: only when a check actually runs
+    from great_expectations.data_context.types.base import ProgressBarsConfig
     from great_expectations.expectations.row_conditions import Column as GxColumn
 
     sampled = df.height > sample_rows
     view = df.sample(n=sample_rows, seed=seed) if sampled else df
     pdf = view.to_pandas()
     ctx = gx.get_context(mode="ephemeral")
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False)  # per-validation bars flood logs
     batch_def = ctx.data_sources.add_pandas("nexusfin").add_dataframe_asset(suite).add_batch_definition_whole_dataframe("partition")
     gx_suite = gx.ExpectationSuite(name=suite)
     for s in specs:
