@@ -87,11 +87,17 @@ def _print_generation(report: dict, out: Path) -> None:
         table = Table(title="planted scenarios (ground truth)")
         for col in ("typology", "scenarios", "accounts", "transactions"):
             table.add_column(col, justify="left" if col == "typology" else "right")
-        for name, row in sorted(typologies.items()):
+        rows = sorted(typologies.items()) + [
+            (f"hard negative: {k}", v) for k, v in sorted((report.get("hard_negatives") or {}).items())
+        ]
+        for name, row in rows:
             table.add_row(
                 name, f"{row.get('scenarios', 0):,}", f"{row.get('accounts', 0):,}", f"{row.get('transactions', 0):,}"
             )
         console.print(table)
+    if report.get("n_defects"):
+        console.print(f"injected defects (labeled in truth/truth_defects.parquet): {report['n_defects']:,} "
+                      f"{report.get('defects', {})}")
 
 
 @app.command("import")
