@@ -30,3 +30,33 @@ def test_cli_help_lists_the_commands():
     ).stdout
     for command in ("generate", "import", "schemas"):
         assert command in out
+
+
+def test_cli_generate_then_run(tmp_path):
+    from typer.testing import CliRunner
+
+    from nexusfin.cli import app
+
+    runner = CliRunner()
+    out = tmp_path / "world"
+    res = runner.invoke(app, ["generate", "--out", str(out), "--days", "2", "--accounts", "500", "--seed", "1",
+                              "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    assert len(list((out / "landing" / "transactions").glob("transactions_*.csv"))) == 2
+    assert "structuring" in res.output
+    res = runner.invoke(app, ["run", "--landing", str(out), "--lake", str(tmp_path / "lake")])
+    assert res.exit_code == 0, res.output
+    assert "days ok 2/2" in res.output
+    assert (tmp_path / "warehouse.duckdb").is_file()
+
+
+def test_cli_import_rejects_a_broken_file_by_name_and_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from nexusfin.cli import app
+
+    bad = tmp_path / "SAML-D.csv"
+    bad.write_text("not,the,header\n1,2,3\n")
+    res = CliRunner().invoke(app, ["import", "--format", "samld", str(bad), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    assert "SAML-D.csv line 1" in res.output
