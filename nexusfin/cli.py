@@ -105,6 +105,9 @@ def import_(
     path: Annotated[Path, typer.Argument(exists=True, help="File or folder in the public layout.")],
     fmt: Annotated[str, typer.Option("--format", help="Source format (see --help for the list).")],
     out: Annotated[Path, typer.Option(help="Data root to write landing/ and truth/ into.")],
+    errors: Annotated[
+        str, typer.Option(help="raise: stop at the first bad row; skip: divert bad rows to OUT/rejected/ (counted).")
+    ] = "raise",
 ) -> None:
     """Map a public data set (AMLworld, AMLSim, SAML-D, ethereum-etl + TagPack, OpenSanctions FtM,
     OFAC SDN) to nexusfin's contracts, keeping its labels as ground truth."""
@@ -112,11 +115,14 @@ def import_(
 
     if fmt not in FORMATS:
         raise typer.BadParameter(f"choose one of {', '.join(FORMATS)}", param_hint="--format")
+    if errors not in ("raise", "skip"):
+        raise typer.BadParameter("choose raise or skip", param_hint="--errors")
     try:
         with _progress() as progress:
             task = progress.add_task(f"importing {fmt}", total=None)
             report = import_dataset(
-                fmt, path, out, progress=lambda done, total: progress.update(task, completed=done, total=total)
+                fmt, path, out, errors=errors,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
             )
     except PublicFormatError as exc:
         err_console.print(f"[red]import failed:[/] {exc}")
