@@ -264,6 +264,33 @@ class Contract:
                 tmp.unlink()
         return path
 
+    def sink_parquet(self, lf: pl.LazyFrame, path: str | Path) -> Path:
+        """Stream a lazy frame to Parquet atomically, in bounded memory (polars' streaming
+        engine): columns selected and cast as the contract says, then fsync and rename."""
+        path = Path(path)
+        schema = lf.collect_schema()
+        missing = [n for n in self.names if n not in schema]
+        if missing:
+            raise ContractViolation(f"{self.table} v{self.version}: missing columns {missing}")
+        exprs = [
+            pl.col(c.name) if schema[c.name] == c.polars_type else pl.col(c.name).cast(c.polars_type, strict=True)
+            for c in self.columns
+        ]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        try:
+            lf.select(exprs).sink_parquet(
+                tmp,
+                compression="zstd",
+                metadata={"nexusfin.table": self.table, "nexusfin.version": str(self.version)},
+                sync_on_close="all",
+            )
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        return path
+
     def read(self, path: str | Path, fmt: str | None = None) -> pl.DataFrame:
         """Read a file written by ``write`` (or laid out the same way) and conform it."""
         path = Path(path)

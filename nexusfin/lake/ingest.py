@@ -439,6 +439,16 @@ def _crypto_wallet_check(work: pl.DataFrame, accounts: pl.DataFrame) -> pl.Expr:
 def validate_batch(
     batch: _Batch,
     day: date,
+    **kw: object,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split a batch into (accepted lake rows, quarantine rows), both in memory."""
+    accepted, quarantine = split_batch(batch, day, **kw)  # type: ignore[arg-type]
+    return accepted.collect(), quarantine
+
+
+def split_batch(
+    batch: _Batch,
+    day: date,
     *,
     source_file: str,
     ingest_id: str,
@@ -446,8 +456,9 @@ def validate_batch(
     seen_ids: pl.Series | None = None,
     now: datetime | None = None,
     config: IngestConfig = IngestConfig(),
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Split a batch into (accepted lake rows, quarantine rows)."""
+) -> tuple[pl.LazyFrame, pl.DataFrame]:
+    """Split a batch into accepted lake rows (lazy, so a 10M-row day can stream to disk without a
+    second in-memory copy) and quarantine rows (small, in memory)."""
     now = now or datetime.now(UTC)
     work = _typed(batch)
     # rules that look across rows are evaluated on the whole file before any filtering
@@ -457,8 +468,8 @@ def validate_batch(
     rules = _rules(day, now, config, accounts, seen_ids)
     # One cheap OR over all rules for every row; the per-rule list only for the rows that fail.
     is_bad = work.select(pl.any_horizontal([e.fill_null(False) for _, _, e in rules])).to_series()
-    # filter only the columns each side needs: the accepted side is most of a 10M-row day
-    ok = work.select(_ROW, *TXN.names).filter(~is_bad)
+    # the accepted side is most of a 10M-row day: keep it lazy, filter while streaming out
+    ok = work.select(_ROW, *TXN.names).with_columns(is_bad.alias("__bad")).lazy().filter(~pl.col("__bad"))
     bad = work.filter(is_bad)
     bad = bad.with_columns(
         pl.concat_list([pl.when(e.fill_null(False)).then(pl.lit(rid)) for rid, _, e in rules])
@@ -511,7 +522,7 @@ def validate_batch(
             ),
         ])
     quarantine = QUARANTINE.conform(quarantine.sort("source_row"))
-    return LAKE_TXN.conform(accepted), quarantine
+    return accepted, quarantine
 
 
 # ------------------------------------------------------------------------------- the gate ----
@@ -553,23 +564,26 @@ def ingest_file(
                 return IngestReport(**{**{k: log[k] for k in IngestReport.__dataclass_fields__ if k in log}, "skipped_unchanged": True})
     ingest_id = f"{day.isoformat()}:{digest[:12]}"
     batch = read_landing(path, config)
-    accepted, quarantine = validate_batch(
+    accepted, quarantine = split_batch(
         batch, day, source_file=path.name, ingest_id=ingest_id, accounts=accounts,
         seen_ids=seen_txn_ids(lake, exclude=day), now=now, config=config,
     )
-    lake_file = LAKE_TXN.write(accepted, lake_partition_file(lake, day))
+    rows_read, extra_columns = batch.rows_read, batch.extra_columns
+    lake_file = LAKE_TXN.sink_parquet(accepted, lake_partition_file(lake, day))
+    del batch, accepted  # the day's frames go before the quarantine write
     q_file = QUARANTINE.write(quarantine, quarantine_partition_file(lake, day))
+    rows_accepted = pl.scan_parquet(lake_file).select(pl.len()).collect().item()
     by_rule = quarantine.group_by("rule").len().sort("rule")
     report = IngestReport(
         partition=day.isoformat(),
         source_file=path.name,
         sha256=digest,
         ingest_id=ingest_id,
-        rows_read=batch.rows_read,
-        rows_accepted=accepted.height,
+        rows_read=rows_read,
+        rows_accepted=rows_accepted,
         rows_quarantined=quarantine.height,
         quarantine_by_rule=dict(zip(by_rule["rule"].to_list(), by_rule["len"].to_list(), strict=True)),
-        extra_columns=batch.extra_columns,
+        extra_columns=extra_columns,
         lake_file=str(lake_file),
         quarantine_file=str(q_file),
         written_at=datetime.now(UTC).isoformat(),
