@@ -74,3 +74,18 @@ def test_profiling_expectations_only_warn(good):
     outcome = validate(huge, suite(), suite="transactions", id_column="txn_id")
     assert outcome.passed(CRITICAL)
     assert "profile:median_amount" in {o.rule for o in outcome.failed(WARNING)}
+
+
+def test_timestamps_outside_the_partition_day_fail_critical(good):
+    from datetime import UTC, date, datetime
+
+    moved = good.with_columns(
+        pl.when(pl.col("txn_id") == "T0105-4").then(pl.lit(datetime(2026, 1, 7, 3, tzinfo=UTC)))
+        .otherwise(pl.col("ts")).alias("ts")
+    )
+    specs = transactions_suite(max_amount_usd=1e9, ctr_threshold_usd=10_000.0, day=date(2026, 1, 5),
+                               now=datetime(2026, 2, 1, tzinfo=UTC))
+    outcome = validate(moved, specs, suite="transactions", id_column="txn_id")
+    (failed,) = outcome.failed(CRITICAL)
+    assert failed.rule == "ts_in_partition+ts_not_future" and failed.first_offending == ["T0105-4"]
+    assert validate(good, specs, suite="transactions", id_column="txn_id").passed(CRITICAL)

@@ -13,6 +13,7 @@ sample above that (the outcome says which).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -88,10 +89,20 @@ def contract_expectations(c: Contract) -> list[ExpectationSpec]:
     return specs
 
 
-def transaction_rule_expectations(*, max_amount_usd: float, ctr_threshold_usd: float) -> list[ExpectationSpec]:
-    """The transactions contract's business rules that GX can state, plus profiling warnings."""
+def transaction_rule_expectations(
+    *, max_amount_usd: float, ctr_threshold_usd: float, day: date | None = None, now: datetime | None = None
+) -> list[ExpectationSpec]:
+    """The transactions contract's business rules that GX can state, plus profiling warnings.
+    With ``day``, timestamps must fall inside that UTC day and not after ``now``."""
     cash, crypto, not_cash = ("channel", "cash", False), ("channel", "crypto", False), ("channel", "cash", True)
-    return [
+    timing = []
+    if day is not None:
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        end = min(start + timedelta(days=1) - timedelta(microseconds=1), now or datetime.max.replace(tzinfo=UTC))
+        timing.append(ExpectationSpec("ExpectColumnValuesToBeBetween",
+                                      {"column": "ts", "min_value": start, "max_value": end},
+                                      "ts_in_partition+ts_not_future"))
+    return [*timing,
         ExpectationSpec("ExpectColumnValuesToBeBetween", {"column": "amount_usd", "max_value": max_amount_usd},
                         "amount_plausible"),
         ExpectationSpec("ExpectColumnValuesToNotBeNull", {"column": "location"}, "cash_has_location", where=cash),
@@ -166,5 +177,5 @@ def validate(
     return SuiteOutcome(suite=suite, rows_total=df.height, rows_validated=view.height, sampled=sampled, outcomes=outcomes)
 
 
-def transactions_suite(**kw: float) -> list[ExpectationSpec]:
+def transactions_suite(**kw: Any) -> list[ExpectationSpec]:
     return contract_expectations(contract("transactions")) + transaction_rule_expectations(**kw)

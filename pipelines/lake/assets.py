@@ -60,9 +60,9 @@ def lake_transactions(context: dg.AssetExecutionContext, storage: NexusfinStorag
     path = _landing_file(storage, day)
     accounts = pl.read_parquet(reference_lake_file(storage, "accounts"), columns=["account_id", "account_type", "chain"])
     config = IngestConfig(max_amount_usd=storage.max_amount_usd)
+    now = datetime.now(UTC)
     try:
-        report = ingest_file(path, storage.lake_path, day=day, accounts=accounts, config=config,
-                             now=datetime.now(UTC))
+        report = ingest_file(path, storage.lake_path, day=day, accounts=accounts, config=config, now=now)
     except BadLandingFile as exc:
         moved = reject_file(path, storage.root.landing, str(exc))
         raise dg.Failure(description=f"{exc}; moved aside to {moved}") from exc
@@ -75,7 +75,8 @@ def lake_transactions(context: dg.AssetExecutionContext, storage: NexusfinStorag
     regulatory = load_regulatory()
     gx_outcome = validate(
         accepted,
-        transactions_suite(max_amount_usd=storage.max_amount_usd, ctr_threshold_usd=regulatory.ctr_threshold_usd),
+        transactions_suite(max_amount_usd=storage.max_amount_usd, ctr_threshold_usd=regulatory.ctr_threshold_usd,
+                           day=day, now=now),
         suite="transactions", id_column="txn_id", sample_rows=storage.gx_sample_rows,
     )
     return dg.MaterializeResult(

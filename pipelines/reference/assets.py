@@ -10,6 +10,8 @@ import polars as pl
 
 from nexusfin.contracts import ContractViolation, contract
 from nexusfin.layout import REFERENCE_TABLES
+from nexusfin.quality.gx_suites import contract_expectations, validate
+from pipelines.quality.gx_adapter import gx_check_results, gx_check_specs
 from pipelines.resources import NexusfinStorage
 
 GROUP = "reference"
@@ -36,6 +38,7 @@ def _build(table: str) -> dg.AssetsDefinition:
         check_specs=[
             dg.AssetCheckSpec("meets_contract", asset=table, blocking=True,
                               description=f"Every row satisfies schemas/{table}.yaml (types, nulls, allowed values, keys)."),
+            *gx_check_specs(table, f"gx_{table}", f"Great Expectations suite derived from schemas/{table}.yaml."),
         ],
     )
     def _asset(context: dg.AssetExecutionContext, storage: NexusfinStorage) -> dg.MaterializeResult:
@@ -48,6 +51,8 @@ def _build(table: str) -> dg.AssetsDefinition:
             raise dg.Failure(f"{table}: {source.name} does not match its contract: {exc}") from exc
         version = hashlib.sha256(source.read_bytes()).hexdigest()
         violations = c.violations(df)
+        gx_outcome = validate(df, contract_expectations(c), suite=table, id_column=c.primary_key[0],
+                              sample_rows=storage.gx_sample_rows)
         target = c.write(df, reference_lake_file(storage, table))
         return dg.MaterializeResult(
             data_version=dg.DataVersion(version[:16]),
@@ -64,7 +69,8 @@ def _build(table: str) -> dg.AssetsDefinition:
                     passed=not violations,
                     severity=dg.AssetCheckSeverity.ERROR,
                     metadata={"violations": dg.MetadataValue.json(violations), "rows_checked": df.height},
-                )
+                ),
+                *gx_check_results(gx_outcome, f"gx_{table}"),
             ],
         )
 
