@@ -90,6 +90,19 @@ class Output:
             raise ContractViolation(f"importer produced duplicate {table} keys {key}")
         return df
 
+    def labeled_dataset(self, txns: pl.DataFrame, accounts: pl.DataFrame, parties: pl.DataFrame, truth: Any) -> bool:
+        """Replace the data set with these transactions, accounts and parties, plus the ground
+        truth the source carried (``truth``: a _truth.Truth). Returns whether truth was written."""
+        self.clear_dataset()
+        t = truth.frames(txns) if not truth.empty else None
+        self.transactions(txns, t["truth_transaction_labels"] if t else None)
+        self.table("accounts", accounts)
+        self.table("parties", parties)
+        if t is not None:
+            self.table("truth_scenarios", t["truth_scenarios"])
+            self.table("truth_account_labels", t["truth_account_labels"])
+        return t is not None
+
     def clear_dataset(self) -> None:
         """Remove files of a previous data set (transactional imports only)."""
         r = self.root

@@ -366,12 +366,5 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress)
         )
 
     o = Output(out, report)
-    o.clear_dataset()
-    t = truth.frames(txns) if not truth.empty else None
-    o.transactions(txns, t["truth_transaction_labels"] if t else None)
-    o.table("accounts", acc)
-    o.table("parties", par)
-    if t is not None:
-        o.table("truth_scenarios", t["truth_scenarios"])
-        o.table("truth_account_labels", t["truth_account_labels"])
+    o.labeled_dataset(txns, acc, par, truth)
     return o

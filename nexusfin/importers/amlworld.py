@@ -519,15 +519,5 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress)
         truth.accounts_from_edges(sid, [laundering_edges[t][:2] for t in lone])
 
     o = Output(out, report)
-    o.clear_dataset()
-    t = truth.frames(txns) if not truth.empty else None
-    o.transactions(
-        frame("transactions", {c: txns.get_column(c) for c in txns.columns}),
-        t and t["truth_transaction_labels"],
-    )
-    o.table("accounts", acc)
-    o.table("parties", par)
-    if t is not None:
-        o.table("truth_scenarios", t["truth_scenarios"])
-        o.table("truth_account_labels", t["truth_account_labels"])
+    o.labeled_dataset(frame("transactions", {c: txns.get_column(c) for c in txns.columns}), acc, par, truth)
     return o

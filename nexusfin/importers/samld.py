@@ -292,14 +292,6 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress)
             truth.accounts_from_edges(sid, [(s, r) for _t, s, r, _ts in members])
 
     o = Output(out, report)
-    o.clear_dataset()
-    t = truth.frames(txns) if not truth.empty else None
-    o.transactions(txns, t["truth_transaction_labels"] if t else None)
-    o.table("accounts", acc)
-    o.table("parties", par)
-    if t is not None:
-        o.table("truth_scenarios", t["truth_scenarios"])
-        o.table("truth_account_labels", t["truth_account_labels"])
-    else:
+    if not o.labeled_dataset(txns, acc, par, truth):
         report.notes.append("no Is_laundering=1 rows: no ground truth written")
     return o
