@@ -58,7 +58,11 @@ def _landing_file(storage: NexusfinStorage, day: date):
 def lake_transactions(context: dg.AssetExecutionContext, storage: NexusfinStorage) -> dg.MaterializeResult:
     day = date.fromisoformat(context.partition_key)
     path = _landing_file(storage, day)
-    accounts = pl.read_parquet(reference_lake_file(storage, "accounts"), columns=["account_id", "account_type", "chain"])
+    accounts_file = reference_lake_file(storage, "accounts")
+    if not accounts_file.is_file():
+        raise dg.Failure(f"no accounts snapshot at {accounts_file}: materialize the reference assets first "
+                         "(reference_job), the gate resolves every account against it")
+    accounts = pl.read_parquet(accounts_file, columns=["account_id", "account_type", "chain"])
     config = IngestConfig(max_amount_usd=storage.max_amount_usd)
     now = datetime.now(UTC)
     try:
