@@ -9,15 +9,18 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import polars as pl
 import pyarrow as pa
 import yaml
+
+from nexusfin.files import atomic_path
 
 __all__ = [
     "Column",
@@ -134,7 +137,7 @@ class Contract:
             pa.field(c.name, c.arrow_type, nullable=c.nullable or not enforce_nullability)
             for c in self.columns
         ]
-        meta = {b"nexusfin.table": self.table.encode(), b"nexusfin.version": str(self.version).encode()}
+        meta = {k.encode(): v.encode() for k, v in self.parquet_metadata().items()}
         return pa.schema(fields, metadata=meta)
 
     def rule(self, rule_id: str) -> dict[str, Any]:
@@ -219,32 +222,38 @@ class Contract:
         return out
 
     # -- files --------------------------------------------------------------------------------
+    def parquet_metadata(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        """Key-value metadata every Parquet file of this table carries (contract identity)."""
+        return {"nexusfin.table": self.table, "nexusfin.version": str(self.version), **(extra or {})}
+
     def write(
-        self, df: pl.DataFrame, path: str | Path, fmt: str | None = None, *, enforce_nullability: bool = True
+        self,
+        df: pl.DataFrame,
+        path: str | Path,
+        fmt: str | None = None,
+        *,
+        enforce_nullability: bool = True,
+        metadata: dict[str, str] | None = None,
     ) -> Path:
         """Write a conformed frame atomically (temporary file, fsync, rename) as parquet, csv
         or jsonl (chosen from the suffix unless given). In CSV, list columns are JSON arrays.
+        ``metadata`` adds Parquet key-value metadata (e.g. a snapshot version).
 
         ``enforce_nullability=False`` lets nulls through in required columns: only for writing
         deliberately defective landing data (generator defects, test fixtures)."""
-        path = Path(path)
-        fmt = fmt or _format_of(path)
+        fmt = fmt or _format_of(Path(path))
+        if fmt not in ("parquet", "csv", "jsonl"):
+            raise ValueError(f"unknown format {fmt!r} (parquet, csv, jsonl)")
         out = self.conform(df)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        try:
+        if fmt == "parquet" and enforce_nullability:
+            nulls = out.select(pl.col(self.required).null_count()).row(0, named=True)
+            bad = {k: v for k, v in nulls.items() if v}
+            if bad:
+                raise ContractViolation(f"{self.table} v{self.version}: nulls in required columns {bad}")
+        with atomic_path(path) as tmp:
             if fmt == "parquet":
-                if enforce_nullability:
-                    nulls = out.select(pl.col(self.required).null_count()).row(0, named=True)
-                    bad = {k: v for k, v in nulls.items() if v}
-                    if bad:
-                        raise ContractViolation(f"{self.table} v{self.version}: nulls in required columns {bad}")
                 # polars' writer is ~2.5x faster than pyarrow's here; the contract identity rides along
-                out.write_parquet(
-                    tmp,
-                    compression="zstd",
-                    metadata={"nexusfin.table": self.table, "nexusfin.version": str(self.version)},
-                )
+                out.write_parquet(tmp, compression="zstd", metadata=self.parquet_metadata(metadata))
             elif fmt == "csv":
                 lists = [c.name for c in self.columns if c.type == "list[string]"]
                 if lists:
@@ -252,22 +261,13 @@ class Contract:
                         pl.col(n).map_elements(_json_list, return_dtype=pl.String) for n in lists
                     )
                 out.write_csv(tmp, datetime_format="%Y-%m-%dT%H:%M:%S%.6fZ")
-            elif fmt == "jsonl":
-                out.write_ndjson(tmp)
             else:
-                raise ValueError(f"unknown format {fmt!r} (parquet, csv, jsonl)")
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        return path
+                out.write_ndjson(tmp)
+        return Path(path)
 
     def sink_parquet(self, lf: pl.LazyFrame, path: str | Path) -> Path:
         """Stream a lazy frame to Parquet atomically, in bounded memory (polars' streaming
         engine): columns selected and cast as the contract says, then fsync and rename."""
-        path = Path(path)
         schema = lf.collect_schema()
         missing = [n for n in self.names if n not in schema]
         if missing:
@@ -276,20 +276,9 @@ class Contract:
             pl.col(c.name) if schema[c.name] == c.polars_type else pl.col(c.name).cast(c.polars_type, strict=True)
             for c in self.columns
         ]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        try:
-            lf.select(exprs).sink_parquet(
-                tmp,
-                compression="zstd",
-                metadata={"nexusfin.table": self.table, "nexusfin.version": str(self.version)},
-                sync_on_close="all",
-            )
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        return path
+        with atomic_path(path) as tmp:
+            lf.select(exprs).sink_parquet(tmp, compression="zstd", metadata=self.parquet_metadata())
+        return Path(path)
 
     def read(self, path: str | Path, fmt: str | None = None) -> pl.DataFrame:
         """Read a file written by ``write`` (or laid out the same way) and conform it."""
@@ -346,6 +335,7 @@ def _vocabularies() -> dict[str, Any]:
         return yaml.safe_load(fh)
 
 
+@cache
 def vocabulary(name: str) -> frozenset[str]:
     """Values of a shared vocabulary (``iso4217``, ``crypto_assets``, ``iso3166_alpha2``)."""
     vocabs = _vocabularies()["vocabularies"]
@@ -354,14 +344,16 @@ def vocabulary(name: str) -> frozenset[str]:
     return frozenset(vocabs[name]["values"])
 
 
-def fx_usd_per_unit() -> dict[str, float]:
-    """Reference FX rates (USD per unit) shared by the generator and the importers."""
-    return {k: float(v) for k, v in _vocabularies()["fx_usd_per_unit"]["rates"].items()}
+@cache
+def fx_usd_per_unit() -> Mapping[str, float]:
+    """Reference FX rates (USD per unit) shared by the generator and the importers (read-only)."""
+    return MappingProxyType({k: float(v) for k, v in _vocabularies()["fx_usd_per_unit"]["rates"].items()})
 
 
-def country_names() -> dict[str, str]:
-    """ISO 3166-1 alpha-2 code to English short name."""
-    return dict(_vocabularies()["country_names"]["names"])
+@cache
+def country_names() -> Mapping[str, str]:
+    """ISO 3166-1 alpha-2 code to English short name (read-only)."""
+    return MappingProxyType(dict(_vocabularies()["country_names"]["names"]))
 
 
 def contract_names() -> list[str]:

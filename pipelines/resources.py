@@ -4,7 +4,6 @@ Defaults come from environment variables so `dagster dev` and `nexusfin run` agr
 default is the demo world under var/demo.
 """
 
-
 import os
 from pathlib import Path
 

@@ -4,7 +4,6 @@ Reference snapshots first (one run), then one run per day partition; the runs la
 persistent Dagster instance so `make dagster` shows their history, checks and metadata.
 """
 
-import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -51,8 +50,7 @@ def _instance(dagster_home: Path) -> dg.DagsterInstance:
     config = dagster_home / "dagster.yaml"  # default local instance: runs, events, schedules on disk
     if not config.exists():
         config.write_text("telemetry:\n  enabled: false\n")
-    os.environ["DAGSTER_HOME"] = str(dagster_home.resolve())
-    return dg.DagsterInstance.get()
+    return dg.DagsterInstance.from_config(str(dagster_home.resolve()))
 
 
 def _checks(result: dg.ExecuteInProcessResult) -> tuple[int, list[str], list[str]]:

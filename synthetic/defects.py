@@ -6,15 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from nexusfin.contracts import contract
+from nexusfin.files import atomic_path
 
 KINDS = [
     "unknown_currency",
@@ -185,39 +183,27 @@ def _raw(v) -> str:
 def write_defective(
     df: pl.DataFrame, path: Path, fmt: str, patches: dict[int, tuple[str, str]]
 ) -> None:
-    """Write a landing file that deliberately breaks the contract but stays readable."""
+    """Write a landing file that deliberately breaks the contract but stays readable.
+    ``patches`` put text that cannot be typed (bad_type) into CSV/JSONL rows."""
     c = contract("transactions")
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    path.parent.mkdir(parents=True, exist_ok=True)
     df = df.select(c.names)
-    if fmt == "parquet":
-        schema = pa.schema(
-            [f.with_nullable(True) for f in c.arrow_schema()], metadata=c.arrow_schema().metadata
-        )
-        pq.write_table(df.to_arrow().cast(schema), tmp, compression="zstd")
-    elif fmt == "csv":
-        text = df.write_csv(datetime_format="%Y-%m-%dT%H:%M:%S%.6fZ")
-        if patches:
-            lines = text.split("\n")
-            header = lines[0].split(",")
-            for i, (col, raw) in patches.items():
-                rec = next(csv.reader([lines[i + 1]]))
-                rec[header.index(col)] = raw
-                buf = io.StringIO()
-                csv.writer(buf, lineterminator="").writerow(rec)
-                lines[i + 1] = buf.getvalue()
-            text = "\n".join(lines)
-        tmp.write_text(text)
+    if fmt == "parquet" or not patches:
+        c.write(df, path, fmt, enforce_nullability=False)
+        return
+    if fmt == "csv":
+        lines = df.write_csv(datetime_format="%Y-%m-%dT%H:%M:%S%.6fZ").split("\n")
+        header = lines[0].split(",")
+        for i, (col, raw) in patches.items():
+            rec = next(csv.reader([lines[i + 1]]))
+            rec[header.index(col)] = raw
+            buf = io.StringIO()
+            csv.writer(buf, lineterminator="").writerow(rec)
+            lines[i + 1] = buf.getvalue()
     else:
-        text = df.write_ndjson()
-        if patches:
-            lines = text.split("\n")
-            for i, (col, raw) in patches.items():
-                rec = json.loads(lines[i])
-                rec[col] = raw
-                lines[i] = json.dumps(rec, separators=(",", ":"), ensure_ascii=False)
-            text = "\n".join(lines)
-        tmp.write_text(text)
-    with open(tmp, "rb+") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+        lines = df.write_ndjson().split("\n")
+        for i, (col, raw) in patches.items():
+            rec = json.loads(lines[i])
+            rec[col] = raw
+            lines[i] = json.dumps(rec, separators=(",", ":"), ensure_ascii=False)
+    with atomic_path(path) as tmp:
+        tmp.write_text("\n".join(lines))

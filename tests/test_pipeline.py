@@ -8,19 +8,14 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import polars as pl
-import pytest
 
 import tiny_world
 from nexusfin.contracts import contract
+from nexusfin.files import sha256_of
 from pipelines.definitions import defs
 from pipelines.lake.sensors import build_landing_sensor
 from pipelines.resources import NexusfinStorage
 from pipelines.runner import run_pipeline
-
-
-@pytest.fixture(autouse=True)
-def _dagster_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
 
 
 def _run(tmp: Path, **kw):
@@ -38,7 +33,7 @@ def test_the_definition_set_loads_whole():
 
 
 def test_run_materializes_lake_and_warehouse(tmp_path):
-    tiny_world.build(tmp_path / "world")
+    dr = tiny_world.build(tmp_path / "world")
     summary = _run(tmp_path)
     assert summary.success, summary
     assert [(d.day, d.rows_read, d.rows_accepted, d.rows_quarantined) for d in summary.days] == [
@@ -47,6 +42,9 @@ def test_run_materializes_lake_and_warehouse(tmp_path):
     assert con.execute("SELECT count(*) FROM transactions").fetchone()[0] == 8
     assert con.execute("SELECT count(*) FROM accounts").fetchone()[0] == 3
     assert con.execute("SELECT count(DISTINCT table_name) FROM reference_snapshots").fetchone()[0] == 5
+    # the warehouse records the same snapshot version the reference asset computed from landing
+    version = con.execute("SELECT version FROM reference_snapshots WHERE table_name = 'accounts'").fetchone()[0]
+    assert version == sha256_of(dr.reference_file("accounts"))[:16]
     con.close()
 
 

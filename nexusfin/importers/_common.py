@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import codecs
 import csv
-import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from pathlib import Path
 
-from nexusfin.contracts import country_names, fx_usd_per_unit, vocabulary
+from nexusfin.contracts import country_names, vocabulary
 
 Progress = Callable[[str], None] | None
 
@@ -302,44 +302,23 @@ def unix_to_datetime(seconds: int) -> datetime:
 # -- vocabularies --------------------------------------------------------------------------
 
 
-class Vocab:
-    """Cached views of the shared vocabularies."""
+@cache
+def known_currencies() -> frozenset[str]:
+    """ISO 4217 codes and crypto asset symbols: what a currency column may hold."""
+    return vocabulary("iso4217") | vocabulary("crypto_assets")
 
-    _fx: dict[str, float] | None = None
-    _currencies: frozenset[str] | None = None
-    _countries: frozenset[str] | None = None
-    _names: dict[str, str] | None = None
 
-    @classmethod
-    def fx(cls) -> dict[str, float]:
-        if cls._fx is None:
-            cls._fx = fx_usd_per_unit()
-        return cls._fx
-
-    @classmethod
-    def currencies(cls) -> frozenset[str]:
-        if cls._currencies is None:
-            cls._currencies = vocabulary("iso4217") | vocabulary("crypto_assets")
-        return cls._currencies
-
-    @classmethod
-    def countries(cls) -> frozenset[str]:
-        if cls._countries is None:
-            cls._countries = vocabulary("iso3166_alpha2")
-        return cls._countries
-
-    @classmethod
-    def country_by_name(cls) -> dict[str, str]:
-        if cls._names is None:
-            names: dict[str, str] = {}
-            for code, name in country_names().items():
-                names[_norm(name)] = code
-                # "Iran, Islamic Republic of" -> also "Iran"
-                if "," in name:
-                    names.setdefault(_norm(name.split(",")[0]), code)
-            names.update({_norm(k): v for k, v in COUNTRY_ALIASES.items()})
-            cls._names = names
-        return cls._names
+@cache
+def country_by_name() -> dict[str, str]:
+    """Normalised English country name (and common aliases) to ISO 3166-1 alpha-2."""
+    names: dict[str, str] = {}
+    for code, name in country_names().items():
+        names[_norm(name)] = code
+        # "Iran, Islamic Republic of" -> also "Iran"
+        if "," in name:
+            names.setdefault(_norm(name.split(",")[0]), code)
+    names.update({_norm(k): v for k, v in COUNTRY_ALIASES.items()})
+    return names
 
 
 def _norm(text: str) -> str:
@@ -392,20 +371,14 @@ COUNTRY_ALIASES = {
 def country_code(name: str) -> str | None:
     """ISO alpha-2 code of a country name or code, or None when unknown."""
     t = name.strip()
-    if len(t) == 2 and t.upper() in Vocab.countries():
+    if len(t) == 2 and t.upper() in vocabulary("iso3166_alpha2"):
         return t.upper()
-    code = Vocab.country_by_name().get(_norm(t))
-    if code is not None and code in Vocab.countries():
+    code = country_by_name().get(_norm(t))
+    if code is not None and code in vocabulary("iso3166_alpha2"):
         return code
     return None
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.:\-]")

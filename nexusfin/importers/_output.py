@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,9 +12,10 @@ from typing import Any
 import polars as pl
 
 from nexusfin.contracts import ContractViolation, contract
+from nexusfin.files import atomic_path, sha256_of
 from nexusfin.layout import REFERENCE_TABLES, TRUTH_TABLES, DataRoot
 
-from ._common import Rejects, sha256_of
+from ._common import Rejects
 
 TRANSACTION_TABLES = ("transactions", "truth_transaction_labels")
 ALL_TABLES = ("transactions", *REFERENCE_TABLES, *TRUTH_TABLES, "truth_transaction_labels")
@@ -187,13 +187,11 @@ class Output:
         for source, rows in rejects.rows.items():
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"{Path(source).name}.csv"
-            tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-            with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
                 w = csv.writer(fh)
                 w.writerow(["line", "reason", "raw"])
                 for line, reason, raw in rows:
                     w.writerow(["" if line is None else line, reason, raw])
-            os.replace(tmp, path)
             self.report.files.append(str(path))
         self.report.rows_rejected = rejects.count
 
@@ -265,8 +263,6 @@ class Output:
             "source_format": fmt,
             "imports": [*previous, entry],
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        tmp.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n")
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n")
         r.files.append(str(path))

@@ -25,14 +25,16 @@ from collections import defaultdict
 from datetime import date, datetime
 from pathlib import Path
 
+from nexusfin.contracts import fx_usd_per_unit, vocabulary
+
 from ._common import (
     CsvFile,
     PublicFormatError,
     Rejects,
     RowProblem,
     TimestampParser,
-    Vocab,
     country_code,
+    known_currencies,
     location_code,
     parse_date,
     parse_flag,
@@ -117,7 +119,7 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress)
         report.notes.append(
             "no alert_accounts.csv: alert typologies from alert_transactions.csv or 'other'"
         )
-    currencies, countries = Vocab.currencies(), Vocab.countries()
+    currencies, countries = known_currencies(), vocabulary("iso3166_alpha2")
 
     # -- accounts ----------------------------------------------------------------------------
     acsv = CsvFile(acct_file, rejects, required=ACCOUNT_COLUMNS)
@@ -196,7 +198,7 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress)
 
     # -- transactions ------------------------------------------------------------------------
     tsp = _timestamps()
-    fx = Vocab.fx()
+    fx = fx_usd_per_unit()
     tcsv = CsvFile(tx_file, rejects, required=TX_COLUMNS)
     rows: list[tuple] = []
     first_seen: dict[str, datetime] = {}

@@ -38,6 +38,8 @@ from pathlib import Path
 
 import polars as pl
 
+from nexusfin.contracts import fx_usd_per_unit
+
 from ._common import (
     UNKNOWN_COUNTRY,
     CsvFile,
@@ -45,7 +47,6 @@ from ._common import (
     Rejects,
     RowProblem,
     TimestampParser,
-    Vocab,
     decoded_lines,
     ensure_file,
     location_code,
@@ -303,7 +304,7 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress)
         if p is None:
             report.notes.append(f"no AMLworld {name} file beside {trans_file.name}")
     tsp = _timestamps()
-    fx = Vocab.fx()
+    fx = fx_usd_per_unit()
     stem = safe_id(trans_file.stem)
 
     # -- patterns first (small), so the transactions pass can match rows ---------------------

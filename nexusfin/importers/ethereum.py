@@ -34,6 +34,8 @@ from typing import Any
 import polars as pl
 import yaml
 
+from nexusfin.contracts import fx_usd_per_unit
+
 from ._common import (
     UNKNOWN_COUNTRY,
     CsvFile,
@@ -41,7 +43,7 @@ from ._common import (
     Rejects,
     RowProblem,
     TimestampParser,
-    Vocab,
+    known_currencies,
     parse_int,
     read_text,
     unix_to_datetime,
@@ -219,7 +221,7 @@ def tags_frame(
 
 def read_tokens(path: Path, rejects: Rejects) -> dict[str, tuple[str, int]]:
     c = CsvFile(path, Rejects("raise"), required=["address", "symbol", "decimals"])
-    crypto = Vocab.currencies()
+    crypto = known_currencies()
     out = {}
     for line, f in c:
         addr = c.col(f, "address").lower()
@@ -282,7 +284,7 @@ def run(
     token_table = dict(BUILTIN_TOKENS)
     if tokens is not None:
         token_table.update(read_tokens(tokens, rejects))
-    fx = Vocab.fx()
+    fx = fx_usd_per_unit()
 
     tags: list[dict[str, Any]] = []
     for y in yamls:

@@ -34,13 +34,14 @@ from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
 
+from nexusfin.contracts import fx_usd_per_unit
+
 from ._common import (
     CsvFile,
     PublicFormatError,
     Rejects,
     RowProblem,
     TimestampParser,
-    Vocab,
     country_code,
     location_code,
     parse_number,
@@ -142,7 +143,7 @@ def run(path: Path, out: Path, report: ImportReport, rejects: Rejects, progress)
     file = _find(path)
     report.inputs = [str(file)]
     stem = safe_id(file.stem)
-    fx = Vocab.fx()
+    fx = fx_usd_per_unit()
     tsp = TimestampParser(
         ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M:%S"],
         "Date/Time",

@@ -16,9 +16,7 @@ and the problem; the caller moves it aside with ``reject_file``.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
-import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -28,6 +26,7 @@ from pathlib import Path
 import polars as pl
 
 from nexusfin.contracts import Column, contract
+from nexusfin.files import atomic_path, sha256_of
 from nexusfin.layout import day_of_file
 
 TXN = contract("transactions")
@@ -101,14 +100,6 @@ def quarantine_partition_file(lake: Path, day: date) -> Path:
 
 def ingest_log_file(lake: Path, day: date) -> Path:
     return Path(lake) / "_ingest_log" / f"date={day.isoformat()}.json"
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def read_ingest_log(lake: Path) -> dict[date, dict]:
@@ -588,15 +579,6 @@ def ingest_file(
         quarantine_file=str(q_file),
         written_at=datetime.now(UTC).isoformat(),
     )
-    _write_json_atomic(ingest_log_file(lake, day), asdict(report))
+    with atomic_path(ingest_log_file(lake, day)) as tmp:
+        tmp.write_text(json.dumps(asdict(report), indent=2, default=str))
     return report
-
-
-def _write_json_atomic(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w") as fh:
-        json.dump(payload, fh, indent=2, default=str)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)

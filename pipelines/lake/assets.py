@@ -1,6 +1,5 @@
 """`lake_transactions`: one daily partition per landing file, behind blocking quality gates."""
 
-
 from datetime import UTC, date, datetime
 
 import dagster as dg

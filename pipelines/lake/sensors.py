@@ -1,7 +1,6 @@
 """A cursor-based sensor over the landing folder: every new or changed day file (late ones too)
 requests a run of its partition. The cursor remembers what it has already seen."""
 
-
 import json
 
 import dagster as dg

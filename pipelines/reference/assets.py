@@ -1,20 +1,20 @@
 """Reference snapshot assets. Each copies the landing snapshot into the lake after checking it
 against its contract; the snapshot's SHA-256 is its data version."""
 
-
-import hashlib
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
 from nexusfin.contracts import ContractViolation, contract
+from nexusfin.files import sha256_of
 from nexusfin.layout import REFERENCE_TABLES
 from nexusfin.quality.gx_suites import contract_expectations, validate
 from pipelines.quality.gx_adapter import gx_check_results, gx_check_specs
 from pipelines.resources import NexusfinStorage
 
 GROUP = "reference"
+SNAPSHOT_VERSION = "nexusfin.snapshot_version"
 
 
 def reference_lake_file(storage: NexusfinStorage, table: str) -> Path:
@@ -49,11 +49,12 @@ def _build(table: str) -> dg.AssetsDefinition:
             df = c.read(source)
         except (ContractViolation, pl.exceptions.PolarsError, OSError) as exc:
             raise dg.Failure(f"{table}: {source.name} does not match its contract: {exc}") from exc
-        version = hashlib.sha256(source.read_bytes()).hexdigest()
+        version = sha256_of(source)
         violations = c.violations(df)
         gx_outcome = validate(df, contract_expectations(c), suite=table, id_column=c.primary_key[0],
                               sample_rows=storage.gx_sample_rows)
-        target = c.write(df, reference_lake_file(storage, table))
+        # the snapshot version travels inside the lake file, so the warehouse records the same one
+        target = c.write(df, reference_lake_file(storage, table), metadata={SNAPSHOT_VERSION: version[:16]})
         return dg.MaterializeResult(
             data_version=dg.DataVersion(version[:16]),
             metadata={

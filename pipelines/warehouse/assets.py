@@ -1,15 +1,14 @@
 """Warehouse assets: DuckDB views over the lake partitions, tables for reference snapshots."""
 
-
-import hashlib
 from datetime import date
 
 import dagster as dg
+import pyarrow.parquet as pq
 
 from nexusfin import warehouse as wh
 from nexusfin.layout import REFERENCE_TABLES
 from pipelines.partitions import daily_partitions
-from pipelines.reference.assets import reference_lake_file
+from pipelines.reference.assets import SNAPSHOT_VERSION, reference_lake_file
 from pipelines.resources import NexusfinStorage
 
 
@@ -28,7 +27,7 @@ def warehouse_reference(context: dg.AssetExecutionContext, storage: NexusfinStor
     try:
         for table in REFERENCE_TABLES:
             path = reference_lake_file(storage, table)
-            version = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+            version = pq.read_metadata(path).metadata[SNAPSHOT_VERSION.encode()].decode()
             counts[table] = wh.load_reference_table(con, table, path, version=version)
         orphans = con.execute(
             "SELECT count(*) FROM accounts a ANTI JOIN parties p ON a.owner_party_id = p.party_id"
