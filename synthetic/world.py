@@ -68,6 +68,7 @@ EXCHANGES = ["COINVAULT", "BITHARBOR", "NEXAX", "CRYPTOPLAZA", "LUMENEX"]
     MIXER,
     BRIDGE,
 ) = range(16)
+N_KINDS = BRIDGE + 1
 
 BORDER_CITY = {
     "78040": "Laredo",
@@ -267,24 +268,7 @@ class World:
         if n_persons < n // 2:
             raise ValueError("n_accounts too small for the book")
         counts[PERSON] = n_persons
-        order = [
-            PERSON,
-            EMPLOYER,
-            MERCHANT,
-            LANDLORD,
-            UTILITY,
-            B2B,
-            CASHBIZ,
-            MSB,
-            PP,
-            EXCH_BANK,
-            FOREIGN,
-            WALLET_SELF,
-            WALLET_CUST,
-            HOT_WALLET,
-            MIXER,
-            BRIDGE,
-        ]
+        order = range(N_KINDS)  # kind codes are assigned in book order
         kind = np.concatenate([np.full(counts[k], k, dtype=np.int8) for k in order])
         self.kind = kind
         self.n_book = n

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from nexusfin.contracts import ContractViolation, contract, contract_names, vocabulary
+from tiny_world import cash_deposit
 
 EXPECTED_TABLES = {
     "transactions",
@@ -22,29 +23,6 @@ EXPECTED_TABLES = {
     "truth_transaction_labels",
     "truth_defects",
 }
-
-
-def _txn(**over: object) -> dict:
-    row = {
-        "txn_id": "T1",
-        "ts": datetime(2026, 1, 5, 10, 30, tzinfo=UTC),
-        "src_account": None,
-        "dst_account": "A1",
-        "amount": 9500.0,
-        "currency": "USD",
-        "amount_usd": 9500.0,
-        "channel": "cash",
-        "txn_type": "deposit",
-        "src_country": "US",
-        "dst_country": "US",
-        "location": "US-TX-78040:B03-BR0042",
-        "conducted_by": "P1",
-        "chain": None,
-        "tx_hash": None,
-        "memo": None,
-    }
-    row.update(over)
-    return row
 
 
 def _frame(*rows: dict) -> pl.DataFrame:
@@ -93,7 +71,7 @@ def test_vocabularies_are_iso_lists():
 
 
 def test_conform_rejects_missing_and_unexpected_columns():
-    df = _frame(_txn())
+    df = _frame(cash_deposit())
     with pytest.raises(ContractViolation, match=r"missing columns \['amount_usd'\]"):
         contract("transactions").conform(df.drop("amount_usd"))
     with pytest.raises(ContractViolation, match=r"unexpected columns \['extra'\]"):
@@ -101,18 +79,18 @@ def test_conform_rejects_missing_and_unexpected_columns():
 
 
 def test_conform_casts_strictly_and_never_nulls_silently():
-    df = _frame(_txn()).with_columns(pl.lit("12.5O").alias("amount"))
+    df = _frame(cash_deposit()).with_columns(pl.lit("12.5O").alias("amount"))
     with pytest.raises(ContractViolation, match="cannot cast"):
         contract("transactions").conform(df)
 
 
 def test_violations_count_each_broken_rule():
     df = _frame(
-        _txn(txn_id="T1"),
-        _txn(txn_id="T1", amount=-5.0, amount_usd=-5.0),  # duplicate id, negative amount
-        _txn(txn_id="T3", currency="ZZZ", channel="pigeon", src_country="XX"),
-        _txn(txn_id="T4", amount=0.0, amount_usd=0.0, location="Laredo"),
-        _txn(txn_id=None),
+        cash_deposit(txn_id="T1"),
+        cash_deposit(txn_id="T1", amount=-5.0, amount_usd=-5.0),  # duplicate id, negative amount
+        cash_deposit(txn_id="T3", currency="ZZZ", channel="pigeon", src_country="XX"),
+        cash_deposit(txn_id="T4", amount=0.0, amount_usd=0.0, location="Laredo"),
+        cash_deposit(txn_id=None),
     )
     v = contract("transactions").violations(df)
     assert v == {
@@ -125,12 +103,12 @@ def test_violations_count_each_broken_rule():
         "src_country:allowed": 1,
         "location:pattern": 1,
     }
-    assert contract("transactions").violations(_frame(_txn(amount=0.01, amount_usd=0.01))) == {}
+    assert contract("transactions").violations(_frame(cash_deposit(amount=0.01, amount_usd=0.01))) == {}
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv", "jsonl"])
 def test_write_read_roundtrip_per_format(tmp_path: Path, fmt: str):
-    df = _frame(_txn(), _txn(txn_id="T2", ts=datetime(2026, 1, 5, 23, 59, 59, 999999, tzinfo=UTC), memo="a,b \"c\""))
+    df = _frame(cash_deposit(), cash_deposit(txn_id="T2", ts=datetime(2026, 1, 5, 23, 59, 59, 999999, tzinfo=UTC), memo="a,b \"c\""))
     path = contract("transactions").write(df, tmp_path / f"t.{fmt}")
     back = contract("transactions").read(path)
     assert back.equals(df)
@@ -157,7 +135,7 @@ def test_list_columns_survive_csv(tmp_path: Path):
 
 def test_failed_write_keeps_previous_file(tmp_path: Path):
     target = tmp_path / "t.parquet"
-    good = _frame(_txn())
+    good = _frame(cash_deposit())
     contract("transactions").write(good, target)
     with pytest.raises(ContractViolation):
         contract("transactions").write(good.drop("memo"), target)
@@ -166,7 +144,7 @@ def test_failed_write_keeps_previous_file(tmp_path: Path):
 
 
 def test_naive_timestamps_are_taken_as_utc():
-    df = _frame(_txn()).with_columns(pl.col("ts").dt.replace_time_zone(None))
+    df = _frame(cash_deposit()).with_columns(pl.col("ts").dt.replace_time_zone(None))
     out = contract("transactions").conform(df)
     assert out.schema["ts"] == pl.Datetime("us", "UTC")
     assert out["ts"][0] == datetime(2026, 1, 5, 10, 30, tzinfo=UTC)

@@ -22,6 +22,7 @@ from nexusfin.lake.ingest import (
     read_ingest_log,
     reject_file,
 )
+from tiny_world import cash_deposit
 
 TXN = contract("transactions")
 DAY = date(2026, 1, 5)
@@ -36,26 +37,7 @@ ACCOUNTS = pl.DataFrame(
 
 
 def txn(i: int, **over: object) -> dict:
-    row = {
-        "txn_id": f"T{i}",
-        "ts": datetime(2026, 1, 5, 10, 0, tzinfo=UTC),
-        "src_account": None,
-        "dst_account": "A1",
-        "amount": 9500.0,
-        "currency": "USD",
-        "amount_usd": 9500.0,
-        "channel": "cash",
-        "txn_type": "deposit",
-        "src_country": "US",
-        "dst_country": "US",
-        "location": "US-TX-78040:B03-BR0042",
-        "conducted_by": "P1",
-        "chain": None,
-        "tx_hash": None,
-        "memo": None,
-    }
-    row.update(over)
-    return row
+    return cash_deposit(**{"txn_id": f"T{i}", "ts": datetime(2026, 1, 5, 10, 0, tzinfo=UTC), **over})
 
 
 def frame(rows: list[dict]) -> pl.DataFrame:

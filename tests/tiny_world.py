@@ -20,15 +20,24 @@ def _frame(table: str, rows: list[dict]) -> pl.DataFrame:
     return c.conform(pl.DataFrame(full, schema=c.polars_schema()))
 
 
-def txn(i: int, day: date = DAY1, **over: object) -> dict:
+def cash_deposit(**over: object) -> dict:
+    """A full, valid transactions row (a 9,500 USD cash deposit into A1 at a Laredo branch, by
+    P1, on 2026-01-05 10:30 UTC); keyword arguments override any column."""
     row = {
-        "txn_id": f"T{day:%m%d}-{i}", "ts": datetime(day.year, day.month, day.day, 10, i % 60, tzinfo=UTC),
-        "src_account": None, "dst_account": "A1", "amount": 9000.0 + i, "currency": "USD",
-        "amount_usd": 9000.0 + i, "channel": "cash", "txn_type": "deposit", "src_country": "US",
-        "dst_country": "US", "location": "US-TX-78040:B03-BR0042", "conducted_by": "P1",
+        "txn_id": "T1", "ts": datetime(2026, 1, 5, 10, 30, tzinfo=UTC), "src_account": None,
+        "dst_account": "A1", "amount": 9500.0, "currency": "USD", "amount_usd": 9500.0,
+        "channel": "cash", "txn_type": "deposit", "src_country": "US", "dst_country": "US",
+        "location": "US-TX-78040:B03-BR0042", "conducted_by": "P1", "chain": None, "tx_hash": None,
+        "memo": None,
     }
     row.update(over)
     return row
+
+
+def txn(i: int, day: date = DAY1, **over: object) -> dict:
+    ts = datetime(day.year, day.month, day.day, 10, i % 60, tzinfo=UTC)
+    return cash_deposit(**{"txn_id": f"T{day:%m%d}-{i}", "ts": ts, "amount": 9000.0 + i,
+                           "amount_usd": 9000.0 + i, **over})
 
 
 def build(root: Path, day_rows: dict[date, list[dict]] | None = None) -> DataRoot:
