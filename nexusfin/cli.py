@@ -168,7 +168,13 @@ def run(
 
 def print_run_summary(summary) -> None:
     if not summary.reference_ok:
-        err_console.print(f"[red]reference snapshots failed their gates:[/] {summary.reference_checks_failed}")
+        for name in summary.reference_checks_failed:
+            err_console.print(f"[red]reference snapshot gate failed:[/] {name}")
+        for message in summary.reference_errors:
+            err_console.print(f"[red]reference snapshot failed:[/] {message}")
+    elif not summary.days:
+        err_console.print("[yellow]no landing files matched:[/] nothing to ingest "
+                          "(expected landing/transactions/transactions_YYYY-MM-DD.<parquet|csv|jsonl>)")
     table = Table(title="pipeline run")
     for col in ("day", "rows read", "accepted", "quarantined", "checks passed", "failed", "warned", "status"):
         table.add_column(col, justify="left" if col in ("day", "status") else "right")

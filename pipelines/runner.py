@@ -32,6 +32,7 @@ class DayOutcome:
 class RunSummary:
     reference_ok: bool
     reference_checks_failed: list[str]
+    reference_errors: list[str]
     days: list[DayOutcome]
     lake: str
     warehouse: str
@@ -67,6 +68,17 @@ def _checks(result: dg.ExecuteInProcessResult) -> tuple[int, list[str], list[str
     return passed, errors, warnings
 
 
+def _step_errors(result: dg.ExecuteInProcessResult) -> list[str]:
+    """The message of every failed step (e.g. a bad landing file, a missing snapshot)."""
+    errors = []
+    for ev in result.all_events:
+        if ev.is_step_failure:
+            data = ev.step_failure_data
+            user = data.user_failure_data  # a dg.Failure raised on purpose carries its description
+            errors.append(user.description if user and user.description else data.error.message.strip())
+    return errors
+
+
 def run_pipeline(
     data_root: Path,
     lake: Path,
@@ -91,7 +103,8 @@ def run_pipeline(
         run_config=QUIET,
     )
     _, ref_failed, _ = _checks(ref)
-    summary = RunSummary(ref.success and not ref_failed, ref_failed, [], str(lake), str(warehouse), str(dagster_home))
+    summary = RunSummary(ref.success and not ref_failed, ref_failed, _step_errors(ref), [], str(lake),
+                         str(warehouse), str(dagster_home))
     if not summary.reference_ok:
         return summary
     for i, day in enumerate(days):
@@ -109,8 +122,7 @@ def run_pipeline(
             outcome.rows_accepted = md["rows_accepted"].value
             outcome.rows_quarantined = md["rows_quarantined"].value
         if not result.success:
-            failures = [ev for ev in result.all_events if ev.is_step_failure]
-            outcome.error = failures[0].step_failure_data.error.message.strip() if failures else "run failed"
+            outcome.error = "; ".join(_step_errors(result)) or "run failed"
         summary.days.append(outcome)
         if on_day:
             on_day(i + 1, len(days))

@@ -117,3 +117,11 @@ def test_landing_sensor_requests_new_and_late_files_once(tmp_path):
         late = sensor(ctx)
         assert [r.partition_key for r in late] == ["2026-01-02"]
         assert "transactions_2026-01-02.parquet" in json.loads(ctx.cursor)
+
+
+def test_missing_reference_snapshot_is_named_in_the_summary(tmp_path):
+    dr = tiny_world.build(tmp_path / "world")
+    dr.reference_file("watchlist").unlink()
+    summary = _run(tmp_path)
+    assert not summary.success and summary.days == []
+    assert any(e.startswith("watchlist: no snapshot at ") for e in summary.reference_errors)
