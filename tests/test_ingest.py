@@ -242,6 +242,14 @@ def test_empty_file_is_rejected(tmp_path, fmt):
         ingest(path, tmp_path)
 
 
+def test_duplicate_header_names_reject_the_csv(tmp_path):
+    path = write_csv(tmp_path, [csv_line(1)])
+    text = path.read_text().replace("memo", "amount", 1)
+    path.write_text(text)
+    with pytest.raises(BadLandingFile, match="line 1: duplicate column names"):
+        ingest(path, tmp_path)
+
+
 def test_header_only_csv_is_rejected_as_empty(tmp_path):
     with pytest.raises(BadLandingFile, match="empty file"):
         ingest(write_csv(tmp_path, []), tmp_path)

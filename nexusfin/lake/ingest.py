@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -138,12 +139,12 @@ def read_landing(path: Path, config: IngestConfig = IngestConfig()) -> _Batch:
         batch = _read_jsonl(path, config)
     else:
         raise BadLandingFile(path, f"unknown landing format {suffix!r} (parquet, csv, jsonl)")
-    _check_columns(path, list(batch.frame.columns), batch, config)
+    _check_columns(path, batch, config)
     return batch
 
 
-def _check_columns(path: Path, columns: list[str], batch: _Batch, config: IngestConfig) -> None:
-    cols = [c for c in columns if c not in (_ROW, _LINE)]
+def _check_columns(path: Path, batch: _Batch, config: IngestConfig) -> None:
+    cols = [c for c in batch.frame.columns if c not in (_ROW, _LINE)]
     missing = [c for c in TXN.names if c not in cols]
     extra = [c for c in cols if c not in TXN.names]
     if missing:
@@ -202,7 +203,6 @@ def _read_csv(path: Path, config: IngestConfig) -> _Batch:
         raise BadLandingFile(path, "header line is not UTF-8")
     if not good or not good[0][1].strip():
         raise BadLandingFile(path, "empty file (no header)")
-    bad_at = {n: b for n, b in bad}
     phys: list[int] = []
 
     def lines() -> Iterator[str]:
@@ -215,6 +215,8 @@ def _read_csv(path: Path, config: IngestConfig) -> _Batch:
         header = next(reader)
     except csv.Error as exc:
         raise BadLandingFile(path, f"line 1: unreadable CSV header: {exc}") from exc
+    if len(set(header)) != len(header):
+        raise BadLandingFile(path, f"line 1: duplicate column names in header {header}")
     width = len(header)
     columns: list[list[str | None]] = [[] for _ in range(width)]
     rows: list[int] = []
@@ -222,14 +224,13 @@ def _read_csv(path: Path, config: IngestConfig) -> _Batch:
     unparsed: list[dict] = []
     row = 0
     consumed = 1
-    pending_bad = sorted(n for n in bad_at if n > 1)
+    pending_bad = deque(bad)  # undecodable lines, in file order, each still one data row
 
     def flush_bad_until(limit: int) -> None:
         nonlocal row
-        while pending_bad and pending_bad[0] < limit:
-            n = pending_bad.pop(0)
-            text = bad_at[n].decode("utf-8", errors="backslashreplace")
-            unparsed.append(_unparsed(row, n, "encoding:utf8", text))
+        while pending_bad and pending_bad[0][0] < limit:
+            n, raw = pending_bad.popleft()
+            unparsed.append(_unparsed(row, n, "encoding:utf8", raw.decode("utf-8", errors="backslashreplace")))
             row += 1
 
     while True:
@@ -265,20 +266,17 @@ def _read_csv(path: Path, config: IngestConfig) -> _Batch:
         {name: pl.Series(name, col, dtype=pl.String) for name, col in zip(header, columns, strict=True)}
         | {_ROW: pl.Series(_ROW, rows, dtype=pl.Int64), _LINE: pl.Series(_LINE, line_nos, dtype=pl.Int64)}
     )
-    if len(set(header)) != len(header):
-        raise BadLandingFile(path, f"line 1: duplicate column names in header {header}")
     return _Batch(frame=frame, text=True, unparsed=unparsed, rows_read=row)
 
 
 def _read_jsonl(path: Path, config: IngestConfig) -> _Batch:
     good, bad = _decoded_lines(path, config)
-    bad_at = {n: b for n, b in bad}
     records: list[dict[str, str | None]] = []
     rows: list[int] = []
     line_nos: list[int] = []
     unparsed: list[dict] = []
     keys: dict[str, None] = {}
-    entries = sorted([(n, t, None) for n, t in good] + [(n, None, b) for n, b in bad_at.items()], key=lambda e: e[0])
+    entries = sorted([(n, t, None) for n, t in good] + [(n, None, b) for n, b in bad], key=lambda e: e[0])
     row = 0
     for n, text, raw in entries:
         if raw is not None:
