@@ -1,0 +1,299 @@
+"""The per-account arrays every detector reads, built once and shared.
+
+A :class:`Ledger` holds one detection window of transactions as flat numpy columns (codes instead
+of strings) plus two CSR indexes sorted by time: the rows each account sent (``out``) and the
+rows each account received (``in``). Account codes are ordered by owner, so the accounts of one
+person form a contiguous block (``owner_ptr``): person-level rules read a block, not a join.
+
+A ledger may cover one *partition* of the accounts (``partition=(i, n)``): it then holds every row
+that touches an account (or conductor) of the partition, and ``owned`` marks the accounts and
+parties whose alerts this partition emits. Running the partitions separately and concatenating
+their alerts gives the same alerts as one ledger over everything; this is how the kernels can
+later run on a distributed engine unchanged.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from nexusfin.contracts import contract, vocabulary
+from nexusfin.detect._numba import njit
+
+__all__ = [
+    "CHANNELS",
+    "TAG_BRIDGE",
+    "TAG_EXCHANGE",
+    "TAG_MIXER",
+    "TAG_SANCTIONED",
+    "TXN_TYPES",
+    "Ledger",
+    "LedgerInputError",
+    "build_ledger",
+    "code_of",
+]
+
+_TX = contract("transactions")
+CHANNELS: tuple[str, ...] = tuple(_TX.column("channel").allowed)
+TXN_TYPES: tuple[str, ...] = tuple(_TX.column("txn_type").allowed)
+CHAINS: tuple[str, ...] = tuple(_TX.column("chain").allowed)
+ACCOUNT_TYPES: tuple[str, ...] = tuple(contract("accounts").column("account_type").allowed)
+COUNTRIES: tuple[str, ...] = tuple(sorted(vocabulary("iso3166_alpha2")))
+
+TAG_MIXER, TAG_BRIDGE, TAG_EXCHANGE, TAG_SANCTIONED = 1, 2, 4, 8
+_TAG_BITS = {"mixer": TAG_MIXER, "bridge": TAG_BRIDGE, "exchange": TAG_EXCHANGE, "sanctioned": TAG_SANCTIONED}
+
+TRANSACTION_COLUMNS = (
+    "txn_id", "ts", "src_account", "dst_account", "amount_usd", "channel", "txn_type",
+    "src_country", "dst_country", "location", "conducted_by",
+)
+
+
+class LedgerInputError(ValueError):
+    """The transactions or accounts handed to the detectors cannot be indexed."""
+
+
+def code_of(vocab: tuple[str, ...], name: str) -> int:
+    """The integer code kernels use for a channel, txn_type, chain, account type or country."""
+    try:
+        return vocab.index(name)
+    except ValueError:
+        raise LedgerInputError(f"{name!r} is not one of {list(vocab)}") from None
+
+
+@dataclass
+class Ledger:
+    """Flat columns of one detection window; see the module docstring."""
+
+    # dictionaries (code -> value)
+    account_ids: np.ndarray
+    party_ids: np.ndarray
+    areas: np.ndarray
+    txn_ids: pl.Series
+    # per account (index = account code)
+    acct_owner: np.ndarray  # int32 party code
+    acct_type: np.ndarray  # int8 code in ACCOUNT_TYPES
+    acct_chain: np.ndarray  # int8 code in CHAINS, -1 for bank accounts
+    acct_country: np.ndarray  # int16 code in COUNTRIES, -1 unknown
+    acct_tags: np.ndarray  # int8 bit flags TAG_*
+    owner_ptr: np.ndarray  # int64[n_parties + 1]: accounts of party p are owner_ptr[p]:owner_ptr[p+1]
+    # per row
+    ts: np.ndarray  # int64 microseconds since the epoch, UTC
+    usd: np.ndarray  # float64
+    channel: np.ndarray  # int8 code in CHANNELS
+    ttype: np.ndarray  # int8 code in TXN_TYPES
+    src: np.ndarray  # int32 account code, -1 for the cash side
+    dst: np.ndarray  # int32 account code, -1 for the cash side
+    area: np.ndarray  # int32 code in areas (location before ':'), -1 none
+    cond: np.ndarray  # int32 party code of the conductor, -1 none
+    src_cc: np.ndarray  # int16 country code, -1 none
+    dst_cc: np.ndarray  # int16 country code, -1 none
+    # CSR indexes, rows sorted by ts within each account
+    out_ptr: np.ndarray
+    out_idx: np.ndarray
+    in_ptr: np.ndarray
+    in_idx: np.ndarray
+    # which accounts / parties this partition reports on
+    owned_accounts: np.ndarray = field(default=None)  # type: ignore[assignment]
+    owned_parties: np.ndarray = field(default=None)  # type: ignore[assignment]
+    partition: tuple[int, int] = (0, 1)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.ts)
+
+    @property
+    def n_accounts(self) -> int:
+        return len(self.account_ids)
+
+    @property
+    def n_parties(self) -> int:
+        return len(self.party_ids)
+
+    def account_code(self, account_id: str) -> int:
+        hit = np.flatnonzero(self.account_ids == account_id)
+        if not len(hit):
+            raise KeyError(account_id)
+        return int(hit[0])
+
+
+def _partition_of(ids: pl.Series, n: int) -> np.ndarray:
+    """Stable partition number of each id (crc32, identical on every machine and engine)."""
+    if n == 1:
+        return np.zeros(len(ids), dtype=np.int32)
+    return np.array([zlib.crc32(s.encode()) % n for s in ids.to_list()], dtype=np.int32)
+
+
+def _codes(values: pl.Series, categories: pl.Series, what: str) -> np.ndarray:
+    """int32 codes of ``values`` in ``categories`` (null -> -1); unknown values are an error."""
+    enum = pl.Enum(categories)
+    try:
+        coded = values.cast(enum)
+    except pl.exceptions.InvalidOperationError:
+        known = set(categories.to_list())
+        bad = sorted({v for v in values.drop_nulls().unique().to_list() if v not in known})
+        raise LedgerInputError(
+            f"{len(bad)} {what} value(s) not in the accounts/parties reference, e.g. {bad[:5]}"
+        ) from None
+    return coded.to_physical().cast(pl.Int32).fill_null(-1).to_numpy()
+
+
+def _small_codes(values: pl.Series, vocab: tuple[str, ...], what: str, dtype) -> np.ndarray:
+    return _codes(values, pl.Series(vocab, dtype=pl.String), what).astype(dtype)
+
+
+def build_ledger(
+    transactions: pl.DataFrame | pl.LazyFrame,
+    accounts: pl.DataFrame,
+    address_tags: pl.DataFrame | None = None,
+    *,
+    partition: tuple[int, int] = (0, 1),
+) -> Ledger:
+    """Index one window of transactions for the detectors.
+
+    ``transactions`` follows the transactions contract (extra columns are ignored);
+    ``accounts`` the accounts contract; ``address_tags`` (optional) tags wallets as mixer, bridge,
+    exchange or sanctioned. Every account a row names must be in ``accounts``.
+    """
+    part_i, part_n = partition
+    if not (part_n >= 1 and 0 <= part_i < part_n):
+        raise LedgerInputError(f"partition must be (i, n) with 0 <= i < n, not {partition}")
+    if isinstance(transactions, pl.LazyFrame):
+        transactions = transactions.select(TRANSACTION_COLUMNS).collect()
+    missing = [c for c in TRANSACTION_COLUMNS if c not in transactions.columns]
+    if missing:
+        raise LedgerInputError(f"transactions lack column(s) {missing}")
+    for c in ("account_id", "owner_party_id", "account_type"):
+        if c not in accounts.columns:
+            raise LedgerInputError(f"accounts lack column {c!r}")
+    tx = transactions.select(TRANSACTION_COLUMNS)
+    if tx.get_column("amount_usd").null_count() or tx.get_column("ts").null_count():
+        raise LedgerInputError("transactions have null ts or amount_usd")
+
+    # parties: account owners and conductors; accounts ordered by owner so a person is one block
+    acc = accounts.select(
+        "account_id",
+        "owner_party_id",
+        "account_type",
+        pl.col("country") if "country" in accounts.columns else pl.lit(None, pl.String).alias("country"),
+        pl.col("chain") if "chain" in accounts.columns else pl.lit(None, pl.String).alias("chain"),
+        pl.col("address") if "address" in accounts.columns else pl.lit(None, pl.String).alias("address"),
+    )
+    if acc.get_column("account_id").is_duplicated().any():
+        raise LedgerInputError("accounts has duplicate account_id values")
+    parties = (
+        pl.concat([acc.get_column("owner_party_id"), tx.get_column("conducted_by").drop_nulls()])
+        .unique()
+        .sort()
+    )
+    acc = acc.sort("owner_party_id", "account_id")
+    account_ids = acc.get_column("account_id")
+    acct_owner = _codes(acc.get_column("owner_party_id"), parties, "owner_party_id")
+    owner_ptr = np.zeros(len(parties) + 1, dtype=np.int64)
+    np.add.at(owner_ptr, acct_owner + 1, 1)
+    owner_ptr = np.cumsum(owner_ptr)
+
+    tags = np.zeros(len(acc), dtype=np.int8)
+    if address_tags is not None and len(address_tags):
+        bits = (
+            address_tags.filter(pl.col("category").is_in(list(_TAG_BITS)))
+            .select("address", "chain", pl.col("category").replace_strict(_TAG_BITS, return_dtype=pl.Int8).alias("bit"))
+            .group_by("address", "chain")
+            .agg(pl.col("bit").unique())
+        )
+        hit = acc.with_row_index("code").join(bits, on=["address", "chain"], how="inner")
+        for code, bl in zip(hit.get_column("code").to_list(), hit.get_column("bit").to_list(), strict=True):
+            tags[code] = np.bitwise_or.reduce(np.array(bl, dtype=np.int8))
+    acct_type = _small_codes(acc.get_column("account_type"), ACCOUNT_TYPES, "account_type", np.int8)
+    tags[acct_type == ACCOUNT_TYPES.index("exchange")] |= TAG_EXCHANGE
+
+    # partition filter: keep every row touching an owned party (as owner of either side or conductor)
+    src = _codes(tx.get_column("src_account"), account_ids, "src_account")
+    dst = _codes(tx.get_column("dst_account"), account_ids, "dst_account")
+    cond = _codes(tx.get_column("conducted_by"), parties, "conducted_by")
+    owned_parties = _partition_of(parties, part_n) == part_i
+    if part_n > 1:
+        keep = (
+            ((src >= 0) & owned_parties[acct_owner[np.maximum(src, 0)]])
+            | ((dst >= 0) & owned_parties[acct_owner[np.maximum(dst, 0)]])
+            | ((cond >= 0) & owned_parties[np.maximum(cond, 0)])
+        )
+        tx = tx.filter(pl.Series(keep))
+        src, dst, cond = src[keep], dst[keep], cond[keep]
+
+    area_str = tx.get_column("location").str.split_exact(":", 1).struct.field("field_0")
+    areas = area_str.drop_nulls().unique().sort()
+    n_acc = len(acc)
+    ts = tx.get_column("ts").dt.cast_time_unit("us").to_physical().to_numpy()
+    out_ptr, out_idx = _csr(src, ts, n_acc)
+    in_ptr, in_idx = _csr(dst, ts, n_acc)
+    return Ledger(
+        account_ids=account_ids.to_numpy(),
+        party_ids=parties.to_numpy(),
+        areas=areas.to_numpy(),
+        txn_ids=tx.get_column("txn_id"),
+        acct_owner=acct_owner,
+        acct_type=acct_type,
+        acct_chain=_small_codes(acc.get_column("chain"), CHAINS, "chain", np.int8),
+        acct_country=_small_codes(acc.get_column("country"), COUNTRIES, "country", np.int16),
+        acct_tags=tags,
+        owner_ptr=owner_ptr,
+        ts=np.ascontiguousarray(ts, dtype=np.int64),
+        usd=tx.get_column("amount_usd").to_numpy().astype(np.float64, copy=False),
+        channel=_small_codes(tx.get_column("channel"), CHANNELS, "channel", np.int8),
+        ttype=_small_codes(tx.get_column("txn_type"), TXN_TYPES, "txn_type", np.int8),
+        src=src,
+        dst=dst,
+        area=_codes(area_str, areas, "location area"),
+        cond=cond,
+        src_cc=_small_codes(tx.get_column("src_country"), COUNTRIES, "src_country", np.int16),
+        dst_cc=_small_codes(tx.get_column("dst_country"), COUNTRIES, "dst_country", np.int16),
+        out_ptr=out_ptr,
+        out_idx=out_idx,
+        in_ptr=in_ptr,
+        in_idx=in_idx,
+        owned_accounts=owned_parties[acct_owner] if len(acct_owner) else np.zeros(0, bool),
+        owned_parties=owned_parties,
+        partition=(part_i, part_n),
+    )
+
+
+def _csr(key: np.ndarray, ts: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows grouped by ``key`` (-1 skipped), each group sorted by ``ts`` (stable)."""
+    if len(key) >= 2**31 - 1:
+        raise LedgerInputError("a ledger holds at most 2**31 - 2 rows; use more partitions")
+    return _csr_kernel(key.astype(np.int32, copy=False), ts, n_keys)
+
+
+@njit
+def _csr_kernel(key, ts, n_keys):
+    n = len(key)
+    ptr = np.zeros(n_keys + 1, dtype=np.int64)
+    for i in range(n):
+        if key[i] >= 0:
+            ptr[key[i] + 1] += 1
+    for k in range(n_keys):
+        ptr[k + 1] += ptr[k]
+    fill = ptr[:-1].copy()
+    idx = np.empty(ptr[n_keys], dtype=np.int32)
+    for i in range(n):  # counting sort keeps input order within a key
+        k = key[i]
+        if k >= 0:
+            idx[fill[k]] = i
+            fill[k] += 1
+    for k in range(n_keys):  # then time order within each key (usually already sorted)
+        lo, hi = ptr[k], ptr[k + 1]
+        sorted_ = True
+        for j in range(lo + 1, hi):
+            if ts[idx[j]] < ts[idx[j - 1]]:
+                sorted_ = False
+                break
+        if not sorted_:
+            seg = idx[lo:hi].copy()
+            order = np.argsort(ts[seg], kind="mergesort")
+            for j in range(hi - lo):
+                idx[lo + j] = seg[order[j]]
+    return ptr, idx

@@ -1,0 +1,375 @@
+"""Structuring and smurfing (31 CFR 1010.311, 1010.313, 1010.100(xx)).
+
+A *person* (the owner of the credited accounts, and the party who conducted a deposit into
+someone else's account) is looked at across all their accounts, branches and banks:
+
+* ``structuring.daily``: on one UTC business day, at least ``min_daily_deposits`` cash deposits,
+  each at most the CTR threshold (so none is reportable alone), add up to MORE than it.
+* ``structuring.window``: within ``window_days``, deposits inside the band just below the
+  threshold add up to more than it, and make up at least ``min_band_share`` of the person's
+  sub-threshold cash deposits in the window (a cash business that sometimes lands near the
+  threshold does not; a structurer does). Days already reported by the daily rule are not repeated.
+* ``structuring.targeting_order``: the daily rule with a geographic targeting order's lowered
+  threshold, on the deposits made in the order's areas.
+* ``structuring.smurfing`` (per account): at least ``smurfing_min_conductors`` distinct third
+  parties deposit sub-threshold cash into one account within ``smurfing_window_days``, adding up
+  to at least ``smurfing_min_total_usd``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nexusfin.detect._numba import njit, pnjit, prange
+from nexusfin.detect.config import StructuringConfig
+from nexusfin.detect.hits import SUBJECT_ACCOUNT, SUBJECT_PERSON, Hits, alloc_outputs, offsets, sliding_distinct_links
+from nexusfin.detect.ledger import CHANNELS, TXN_TYPES, Ledger, _csr_kernel
+
+DAY_US = 86_400_000_000
+CASH = CHANNELS.index("cash")
+DEPOSIT = TXN_TYPES.index("deposit")
+
+DAILY_VALUES = ("total_usd", "n_deposits", "max_usd", "n_accounts", "n_locations", "threshold_usd")
+WINDOW_VALUES = ("band_total_usd", "n_band_deposits", "band_share", "n_days", "n_accounts", "threshold_usd")
+SMURF_VALUES = ("total_usd", "n_deposits", "n_conductors", "max_usd", "threshold_usd")
+
+
+def conductor_index(ledger: Ledger) -> tuple[np.ndarray, np.ndarray]:
+    """CSR over parties: cash deposits each party conducted into accounts it does not own."""
+    return _conductor_index(ledger.cond, ledger.dst, ledger.acct_owner, ledger.channel, ledger.ttype, ledger.ts,
+                            ledger.n_parties, CASH, DEPOSIT)
+
+
+@njit
+def _conductor_index(cond, dst, acct_owner, channel, ttype, ts, n_parties, cash, dep):
+    key = np.full(len(cond), -1, dtype=np.int32)
+    for r in range(len(cond)):
+        if cond[r] >= 0 and dst[r] >= 0 and channel[r] == cash and ttype[r] == dep and acct_owner[dst[r]] != cond[r]:
+            key[r] = cond[r]
+    return _csr_kernel(key, ts, n_parties)
+
+
+@njit
+def _keep(r, channel, ttype, usd, area, thr, area_ok, cash, dep):
+    if channel[r] != cash or ttype[r] != dep or usd[r] > thr:
+        return False
+    if len(area_ok) == 0:
+        return True
+    return area[r] >= 0 and area_ok[area[r]]
+
+
+@njit
+def _gather_person(p, owner_ptr, in_ptr, in_idx, cp_ptr, cp_idx, ts, channel, ttype, usd, area, thr, area_ok,
+                   cash, dep):
+    """The person's sub-threshold cash deposits (own accounts + conducted for others), by time."""
+    n = 0
+    for a in range(owner_ptr[p], owner_ptr[p + 1]):
+        for k in range(in_ptr[a], in_ptr[a + 1]):
+            if _keep(in_idx[k], channel, ttype, usd, area, thr, area_ok, cash, dep):
+                n += 1
+    for k in range(cp_ptr[p], cp_ptr[p + 1]):
+        if _keep(cp_idx[k], channel, ttype, usd, area, thr, area_ok, cash, dep):
+            n += 1
+    buf = np.empty(n, dtype=np.int32)
+    if n == 0:
+        return buf
+    m = 0
+    segments = 0
+    for a in range(owner_ptr[p], owner_ptr[p + 1]):
+        before = m
+        for k in range(in_ptr[a], in_ptr[a + 1]):
+            r = in_idx[k]
+            if _keep(r, channel, ttype, usd, area, thr, area_ok, cash, dep):
+                buf[m] = r
+                m += 1
+        if m > before:
+            segments += 1
+    before = m
+    for k in range(cp_ptr[p], cp_ptr[p + 1]):
+        r = cp_idx[k]
+        if _keep(r, channel, ttype, usd, area, thr, area_ok, cash, dep):
+            buf[m] = r
+            m += 1
+    if m > before:
+        segments += 1
+    if segments > 1:  # several time-sorted lists: merge by a stable sort on time
+        order = np.argsort(ts[buf], kind="mergesort")
+        buf = buf[order]
+    return buf
+
+
+@njit
+def _n_distinct(x):
+    if len(x) == 0:
+        return 0
+    s = np.sort(x)
+    c = 1
+    for i in range(1, len(s)):
+        if s[i] != s[i - 1]:
+            c += 1
+    return c
+
+
+@njit
+def _daily_scan(p, rows, ts, usd, dst, area, thr, min_n, write, out, hpos, epos):
+    o_subj, o_t0, o_t1, o_val, o_lo, o_hi, o_ev = out
+    nh, ne, i, n = 0, 0, 0, len(rows)
+    while i < n:
+        d = ts[rows[i]] // DAY_US
+        j, total, mx = i, 0.0, 0.0
+        while j < n and ts[rows[j]] // DAY_US == d:
+            total += usd[rows[j]]
+            mx = max(mx, usd[rows[j]])
+            j += 1
+        if j - i >= min_n and total > thr:
+            if write:
+                h = hpos + nh
+                seg = rows[i:j]
+                o_subj[h], o_t0[h], o_t1[h] = p, ts[rows[i]], ts[rows[j - 1]]
+                o_val[h, 0], o_val[h, 1], o_val[h, 2] = total, j - i, mx
+                o_val[h, 3], o_val[h, 4], o_val[h, 5] = _n_distinct(dst[seg]), _n_distinct(area[seg]), thr
+                o_lo[h] = epos + ne
+                for q in range(i, j):
+                    o_ev[epos + ne + q - i] = rows[q]
+                o_hi[h] = epos + ne + j - i
+            nh += 1
+            ne += j - i
+        i = j
+    return nh, ne
+
+
+@njit
+def _window_scan(p, rows, ts, usd, dst, thr, band_lo, window_us, min_band, min_share, min_daily, write, out, hpos,
+                 epos):
+    o_subj, o_t0, o_t1, o_val, o_lo, o_hi, o_ev = out
+    n = len(rows)
+    # rows of days the daily rule reports: a window made only of those is not repeated
+    daily = np.zeros(n, dtype=np.bool_)
+    i = 0
+    while i < n:
+        d = ts[rows[i]] // DAY_US
+        j, total = i, 0.0
+        while j < n and ts[rows[j]] // DAY_US == d:
+            total += usd[rows[j]]
+            j += 1
+        if j - i >= min_daily and total > thr:
+            daily[i:j] = True
+        i = j
+    # prefix counts so every window is O(1): band rows, their sum, band rows not already reported
+    cb = np.zeros(n + 1, dtype=np.int64)
+    sb = np.zeros(n + 1, dtype=np.float64)
+    cf = np.zeros(n + 1, dtype=np.int64)
+    next_band = np.full(n + 1, n, dtype=np.int64)
+    for q in range(n):
+        inband = usd[rows[q]] >= band_lo
+        cb[q + 1] = cb[q] + inband
+        sb[q + 1] = sb[q] + (usd[rows[q]] if inband else 0.0)
+        cf[q + 1] = cf[q] + (inband and not daily[q])
+    for q in range(n - 1, -1, -1):
+        next_band[q] = q if usd[rows[q]] >= band_lo else next_band[q + 1]
+    nh, ne, s, e = 0, 0, 0, 0
+    while e < n:
+        t_end = ts[rows[e]]
+        while ts[rows[s]] < t_end - window_us:
+            s += 1
+        if usd[rows[e]] < band_lo:
+            e += 1
+            continue
+        nb, bsum, first_band = cb[e + 1] - cb[s], sb[e + 1] - sb[s], next_band[s]
+        fresh = cf[e + 1] - cf[s] > 0
+        share = nb / (e - s + 1)
+        multi_day = ts[rows[first_band]] // DAY_US != t_end // DAY_US
+        if nb >= min_band and bsum > thr and share >= min_share and multi_day and fresh:
+            # extend to the longest window from the same start, then report it once
+            while e + 1 < n and ts[rows[e + 1]] - ts[rows[s]] <= window_us:
+                e += 1
+            nb, bsum = cb[e + 1] - cb[s], sb[e + 1] - sb[s]
+            if write:
+                h = hpos + nh
+                o_subj[h], o_t0[h], o_t1[h] = p, ts[rows[first_band]], ts[rows[e]]
+                o_val[h, 0], o_val[h, 1], o_val[h, 2] = bsum, nb, nb / (e - s + 1)
+                o_val[h, 3] = ts[rows[e]] // DAY_US - ts[rows[first_band]] // DAY_US + 1
+                o_lo[h] = epos + ne
+                k = 0
+                for q in range(s, e + 1):
+                    if usd[rows[q]] >= band_lo:
+                        o_ev[epos + ne + k] = rows[q]
+                        k += 1
+                o_hi[h] = epos + ne + k
+                o_val[h, 4] = _n_distinct(dst[o_ev[o_lo[h]:o_hi[h]]])
+                o_val[h, 5] = thr
+            nh += 1
+            ne += nb
+            e += 1
+            s = e
+            continue
+        e += 1
+    return nh, ne
+
+
+@pnjit
+def _persons_kernel(rule, owned, owner_ptr, in_ptr, in_idx, cp_ptr, cp_idx, ts, channel, ttype, usd, dst, area,
+                    thr, area_ok, band_lo, window_us, min_daily, min_band, min_share, cash, dep):
+    """rule 0: daily aggregation; rule 1: multi-day band window."""
+    n_p = len(owned)
+    nh = np.zeros(n_p, dtype=np.int64)
+    ne = np.zeros(n_p, dtype=np.int64)
+    dummy = alloc_outputs(0, 0)
+    for p in prange(n_p):
+        if not owned[p]:
+            continue
+        rows = _gather_person(p, owner_ptr, in_ptr, in_idx, cp_ptr, cp_idx, ts, channel, ttype, usd, area, thr,
+                              area_ok, cash, dep)
+        if len(rows) < 2:
+            continue
+        if rule == 0:
+            nh[p], ne[p] = _daily_scan(p, rows, ts, usd, dst, area, thr, min_daily, False, dummy, 0, 0)
+        else:
+            nh[p], ne[p] = _window_scan(p, rows, ts, usd, dst, thr, band_lo, window_us, min_band, min_share,
+                                        min_daily, False, dummy, 0, 0)
+    ho, eo = offsets(nh), offsets(ne)
+    out = alloc_outputs(ho[-1], eo[-1])
+    for p in prange(n_p):
+        if nh[p] == 0:
+            continue
+        rows = _gather_person(p, owner_ptr, in_ptr, in_idx, cp_ptr, cp_idx, ts, channel, ttype, usd, area, thr,
+                              area_ok, cash, dep)
+        if rule == 0:
+            _daily_scan(p, rows, ts, usd, dst, area, thr, min_daily, True, out, ho[p], eo[p])
+        else:
+            _window_scan(p, rows, ts, usd, dst, thr, band_lo, window_us, min_band, min_share, min_daily, True, out,
+                         ho[p], eo[p])
+    return out
+
+
+@njit
+def _smurf_scan(a, in_ptr, in_idx, ts, usd, cond, channel, ttype, owner, thr, window_us, min_cond, min_total, cash,
+                dep, write, out, hpos, epos):
+    o_subj, o_t0, o_t1, o_val, o_lo, o_hi, o_ev = out
+    m = 0
+    for k in range(in_ptr[a], in_ptr[a + 1]):
+        r = in_idx[k]
+        if channel[r] == cash and ttype[r] == dep and usd[r] <= thr and cond[r] >= 0 and cond[r] != owner:
+            m += 1
+    if m < min_cond:
+        return 0, 0
+    rows = np.empty(m, dtype=np.int32)
+    m = 0
+    for k in range(in_ptr[a], in_ptr[a + 1]):
+        r = in_idx[k]
+        if channel[r] == cash and ttype[r] == dep and usd[r] <= thr and cond[r] >= 0 and cond[r] != owner:
+            rows[m] = r
+            m += 1
+    prev, nxt = sliding_distinct_links(cond[rows])
+    nh, ne, s, distinct, total = 0, 0, 0, 0, 0.0
+    e = 0
+    while e < m:
+        total += usd[rows[e]]
+        if prev[e] < s:
+            distinct += 1
+        while ts[rows[s]] < ts[rows[e]] - window_us:
+            total -= usd[rows[s]]
+            if nxt[s] > e:
+                distinct -= 1
+            s += 1
+        if distinct >= min_cond and total >= min_total:
+            while e + 1 < m and ts[rows[e + 1]] - ts[rows[s]] <= window_us:
+                e += 1
+            tot, mx = 0.0, 0.0
+            for q in range(s, e + 1):
+                tot += usd[rows[q]]
+                mx = max(mx, usd[rows[q]])
+            if write:
+                h = hpos + nh
+                o_subj[h], o_t0[h], o_t1[h] = a, ts[rows[s]], ts[rows[e]]
+                o_val[h, 0], o_val[h, 1], o_val[h, 2] = tot, e - s + 1, _n_distinct(cond[rows[s:e + 1]])
+                o_val[h, 3], o_val[h, 4] = mx, thr
+                o_lo[h] = epos + ne
+                for q in range(s, e + 1):
+                    o_ev[epos + ne + q - s] = rows[q]
+                o_hi[h] = epos + ne + e - s + 1
+            nh += 1
+            ne += e - s + 1
+            e += 1
+            s, distinct, total = e, 0, 0.0
+            continue
+        e += 1
+    return nh, ne
+
+
+@pnjit
+def _smurf_kernel(owned, acct_owner, in_ptr, in_idx, ts, usd, cond, channel, ttype, thr, window_us, min_cond,
+                  min_total, cash, dep):
+    n_a = len(owned)
+    nh = np.zeros(n_a, dtype=np.int64)
+    ne = np.zeros(n_a, dtype=np.int64)
+    dummy = alloc_outputs(0, 0)
+    for a in prange(n_a):
+        if owned[a] and in_ptr[a + 1] - in_ptr[a] >= min_cond:
+            nh[a], ne[a] = _smurf_scan(a, in_ptr, in_idx, ts, usd, cond, channel, ttype, acct_owner[a], thr,
+                                       window_us, min_cond, min_total, cash, dep, False, dummy, 0, 0)
+    ho, eo = offsets(nh), offsets(ne)
+    out = alloc_outputs(ho[-1], eo[-1])
+    for a in prange(n_a):
+        if nh[a]:
+            _smurf_scan(a, in_ptr, in_idx, ts, usd, cond, channel, ttype, acct_owner[a], thr, window_us, min_cond,
+                        min_total, cash, dep, True, out, ho[a], eo[a])
+    return out
+
+
+_NO_AREAS = np.zeros(0, dtype=np.bool_)
+
+
+def _person_rule(ledger: Ledger, cp, rule: int, thr: float, area_ok: np.ndarray, cfg: StructuringConfig):
+    return _persons_kernel(
+        rule, ledger.owned_parties, ledger.owner_ptr, ledger.in_ptr, ledger.in_idx, cp[0], cp[1], ledger.ts,
+        ledger.channel, ledger.ttype, ledger.usd, ledger.dst, ledger.area, float(thr), area_ok,
+        float(cfg.band_low_usd), int(cfg.window_days * DAY_US), int(cfg.min_daily_deposits),
+        int(cfg.min_band_deposits), float(cfg.min_band_share), CASH, DEPOSIT,
+    )
+
+
+def structuring_daily(ledger: Ledger, cfg: StructuringConfig, conductors=None) -> Hits:
+    cp = conductors if conductors is not None else conductor_index(ledger)
+    out = _person_rule(ledger, cp, 0, cfg.ctr_threshold_usd, _NO_AREAS, cfg)
+    return Hits.from_arrays("structuring.daily", SUBJECT_PERSON, out, DAILY_VALUES)
+
+
+def structuring_window(ledger: Ledger, cfg: StructuringConfig, conductors=None) -> Hits:
+    cp = conductors if conductors is not None else conductor_index(ledger)
+    out = _person_rule(ledger, cp, 1, cfg.ctr_threshold_usd, _NO_AREAS, cfg)
+    return Hits.from_arrays("structuring.window", SUBJECT_PERSON, out, WINDOW_VALUES)
+
+
+def structuring_targeting_orders(ledger: Ledger, cfg: StructuringConfig, conductors=None) -> list[Hits]:
+    """The daily rule once per targeting order, on the deposits made in the order's areas."""
+    cp = conductors if conductors is not None else conductor_index(ledger)
+    result = []
+    for order_id, thr, locations in cfg.targeting_orders:
+        area_ok = np.isin(ledger.areas, np.array(locations, dtype=object)) if len(ledger.areas) else _NO_AREAS
+        if not area_ok.any():
+            continue
+        out = _person_rule(ledger, cp, 0, thr, area_ok, cfg)
+        hits = Hits.from_arrays("structuring.targeting_order", SUBJECT_PERSON, out, DAILY_VALUES)
+        hits.rule_params = {"targeting_order": order_id, "threshold_usd": thr, "areas": list(locations)}
+        result.append(hits)
+    return result
+
+
+def smurfing(ledger: Ledger, cfg: StructuringConfig) -> Hits:
+    out = _smurf_kernel(
+        ledger.owned_accounts, ledger.acct_owner, ledger.in_ptr, ledger.in_idx, ledger.ts, ledger.usd, ledger.cond,
+        ledger.channel, ledger.ttype, float(cfg.ctr_threshold_usd), int(cfg.smurfing_window_days * DAY_US),
+        int(cfg.smurfing_min_conductors), float(cfg.smurfing_min_total_usd), CASH, DEPOSIT,
+    )
+    return Hits.from_arrays("structuring.smurfing", SUBJECT_ACCOUNT, out, SMURF_VALUES)
+
+
+def detect_structuring(ledger: Ledger, cfg: StructuringConfig) -> list[Hits]:
+    cp = conductor_index(ledger)
+    return [
+        structuring_daily(ledger, cfg, cp),
+        structuring_window(ledger, cfg, cp),
+        *structuring_targeting_orders(ledger, cfg, cp),
+        smurfing(ledger, cfg),
+    ]
