@@ -96,6 +96,7 @@ class DetectorConfig:
     movement: MovementConfig
     crypto: CryptoConfig
     version: int = 1
+    lookback_days: int = 14
     source: str = str(_DEFAULTS)
 
     def to_dict(self) -> dict[str, Any]:
@@ -143,7 +144,7 @@ def load_detector_config(path: str | Path | None = None, regulatory: Regulatory 
     if path:
         raw = _deep_merge(raw, yaml.safe_load(Path(path).read_text()) or {})
         source = str(path)
-    unknown = set(raw) - {"version", "structuring", "funnel", "movement", "crypto"}
+    unknown = set(raw) - {"version", "lookback_days", "structuring", "funnel", "movement", "crypto"}
     if unknown:
         raise ValueError(f"unknown detector families {sorted(unknown)}")
     orders = tuple((t.id, t.threshold_usd, t.locations) for t in reg.targeting_orders)
@@ -161,4 +162,5 @@ def load_detector_config(path: str | Path | None = None, regulatory: Regulatory 
     movement = _section(MovementConfig, raw.get("movement", {}), "movement",
                         min_amount_usd=reg.recordkeeping_threshold_usd)
     crypto = _section(CryptoConfig, raw.get("crypto", {}), "crypto")
-    return DetectorConfig(structuring, funnel, movement, crypto, version=int(raw.get("version", 1)), source=source)
+    return DetectorConfig(structuring, funnel, movement, crypto, version=int(raw.get("version", 1)),
+                          lookback_days=int(raw.get("lookback_days", 14)), source=source)
