@@ -130,6 +130,18 @@ _EXPLAIN: dict[str, Callable[[dict], str]] = {
 }
 
 
+def _path_nodes(ledger: Ledger, rows: np.ndarray) -> list[int]:
+    """Accounts along a path of transfers (a node is repeated only if the money really returns)."""
+    nodes: list[int] = []
+    for r in rows:
+        s, d = int(ledger.src[r]), int(ledger.dst[r])
+        if s >= 0 and (not nodes or nodes[-1] != s):
+            nodes.append(s)
+        if d >= 0:
+            nodes.append(d)
+    return nodes
+
+
 def _alert_id(rule: str, subject: str, txn_ids: list[str]) -> str:
     h = hashlib.sha256("|".join([rule, subject, *sorted(txn_ids)]).encode()).hexdigest()
     return f"DA-{h[:20]}"
@@ -175,8 +187,8 @@ def hits_to_alerts(ledger: Ledger, hits: Hits, params: dict, config_version: str
         account_id = str(ledger.account_ids[acct])
         path = None
         if is_path and len(ev_rows):
-            nodes = [int(ledger.src[ev_rows[0]])] + [int(ledger.dst[r]) for r in ev_rows]
-            path = [str(ledger.account_ids[a]) for a in nodes if a >= 0]
+            n_path = int(hits.path_n[h]) if hits.path_n is not None else len(ev_rows)
+            path = [str(ledger.account_ids[a]) for a in _path_nodes(ledger, ev_rows[:n_path])]
         out["alert_id"].append(_alert_id(rule, f"{hits.subject_kind}:{subj}:{account_id}", ids))
         out["detector"].append(FAMILY_OF_RULE[rule])
         out["rule"].append(rule)

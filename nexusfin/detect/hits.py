@@ -32,6 +32,7 @@ class Hits:
     ev_hi: np.ndarray
     ev: np.ndarray  # int32 ledger rows
     rule_params: dict | None = None  # parameters specific to this run of the rule (e.g. which order)
+    path_n: np.ndarray | None = None  # for path rules: how many leading evidence rows form the path
 
     def __len__(self) -> int:
         return len(self.subject)
