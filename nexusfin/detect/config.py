@@ -35,6 +35,7 @@ class StructuringConfig:
     smurfing_min_conductors: int = 3
     smurfing_min_total_usd: float = 3000.0
     targeting_orders: tuple[tuple[str, float, tuple[str, ...]], ...] = ()  # (id, threshold, areas)
+    excluded_account_types: tuple[str, ...] = ("msb",)
 
 
 @dataclass(frozen=True)
@@ -65,9 +66,11 @@ class MovementConfig:
     fan_forward_ratio: float = 0.7
     fan_out_funding_hours: float = 48
     fan_out_funding_ratio: float = 0.7
-    fan_out_excluded_types: tuple[str, ...] = ("payroll",)
+    fan_forward_ratio_max: float = 1.2
+    excluded_txn_types: tuple[str, ...] = ("payment", "purchase", "payroll", "fee")
+    gather_scatter_window_hours: float = 168
     gather_scatter_min_in: int = 3
-    gather_scatter_min_out: int = 3
+    gather_scatter_min_out: int = 2
     scatter_gather_min_intermediaries: int = 3
     excluded_account_types: tuple[str, ...] = ("exchange", "payment_processor", "msb")
 
@@ -87,6 +90,7 @@ class CryptoConfig:
     cash_out_ratio: float = 0.8
     on_ramp_days: float = 7
     on_ramp_ratio: float = 0.8
+    excluded_txn_types: tuple[str, ...] = ("payment", "purchase", "payroll", "fee")
 
 
 @dataclass(frozen=True)

@@ -297,8 +297,8 @@ def chain_hops(ledger: Ledger, cfg: CryptoConfig) -> Hits:
 
 # -- fiat on-ramp and cash-out -----------------------------------------------------------------------
 @njit
-def _ramp_scan(a, mode, in_ptr, in_idx, out_ptr, out_idx, ts, usd, channel, ttype, dst, win_us, ratio, min_usd,
-               crypto, cash, deposit, sell, buy, write, out, hpos, epos):
+def _ramp_scan(a, mode, in_ptr, in_idx, out_ptr, out_idx, ts, usd, channel, ttype, dst, row_ok, win_us, ratio,
+               min_usd, crypto, cash, deposit, sell, buy, write, out, hpos, epos):
     """mode 0: cash-out after an exchange sale; mode 1: exchange purchase covered by prior cash."""
     o_subj, o_t0, o_t1, o_val, o_lo, o_hi, o_ev = out
     nh, ne = 0, 0
@@ -315,7 +315,7 @@ def _ramp_scan(a, mode, in_ptr, in_idx, out_ptr, out_idx, ts, usd, channel, ttyp
                     continue
                 if ts[o] > ts[s] + win_us:
                     break
-                if channel[o] == crypto or (channel[o] != cash and dst[o] < 0):
+                if channel[o] == crypto or (channel[o] != cash and dst[o] < 0) or not row_ok[o] or ttype[o] == buy:
                     continue
                 tot += usd[o]
                 n += 1
@@ -333,7 +333,7 @@ def _ramp_scan(a, mode, in_ptr, in_idx, out_ptr, out_idx, ts, usd, channel, ttyp
                             continue
                         if ts[o] > ts[s] + win_us:
                             break
-                        if channel[o] == crypto or (channel[o] != cash and dst[o] < 0):
+                        if channel[o] == crypto or (channel[o] != cash and dst[o] < 0) or not row_ok[o] or ttype[o] == buy:
                             continue
                         o_ev[p] = o
                         p += 1
@@ -386,22 +386,22 @@ def _ramp_scan(a, mode, in_ptr, in_idx, out_ptr, out_idx, ts, usd, channel, ttyp
 
 
 @pnjit
-def _ramp_kernel(mode, eligible, in_ptr, in_idx, out_ptr, out_idx, ts, usd, channel, ttype, dst, win_us, ratio,
-                 min_usd, crypto, cash, deposit, sell, buy):
+def _ramp_kernel(mode, eligible, in_ptr, in_idx, out_ptr, out_idx, ts, usd, channel, ttype, dst, row_ok, win_us,
+                 ratio, min_usd, crypto, cash, deposit, sell, buy):
     n_a = len(eligible)
     nh = np.zeros(n_a, dtype=np.int64)
     ne = np.zeros(n_a, dtype=np.int64)
     dummy = alloc_outputs(0, 0)
     for a in prange(n_a):
         if eligible[a] and in_ptr[a + 1] > in_ptr[a] and out_ptr[a + 1] > out_ptr[a]:
-            nh[a], ne[a] = _ramp_scan(a, mode, in_ptr, in_idx, out_ptr, out_idx, ts, usd, channel, ttype, dst, win_us,
-                                      ratio, min_usd, crypto, cash, deposit, sell, buy, False, dummy, 0, 0)
+            nh[a], ne[a] = _ramp_scan(a, mode, in_ptr, in_idx, out_ptr, out_idx, ts, usd, channel, ttype, dst, row_ok,
+                                      win_us, ratio, min_usd, crypto, cash, deposit, sell, buy, False, dummy, 0, 0)
     ho, eo = offsets(nh), offsets(ne)
     out = alloc_outputs(ho[-1], eo[-1])
     for a in prange(n_a):
         if nh[a]:
-            _ramp_scan(a, mode, in_ptr, in_idx, out_ptr, out_idx, ts, usd, channel, ttype, dst, win_us, ratio, min_usd,
-                       crypto, cash, deposit, sell, buy, True, out, ho[a], eo[a])
+            _ramp_scan(a, mode, in_ptr, in_idx, out_ptr, out_idx, ts, usd, channel, ttype, dst, row_ok, win_us, ratio,
+                       min_usd, crypto, cash, deposit, sell, buy, True, out, ho[a], eo[a])
     return out
 
 
@@ -410,7 +410,9 @@ def _ramp(ledger: Ledger, cfg: CryptoConfig, mode: int) -> Hits:
     win = cfg.cash_out_hours * HOUR_US if mode == 0 else cfg.on_ramp_days * 24 * HOUR_US
     ratio = cfg.cash_out_ratio if mode == 0 else cfg.on_ramp_ratio
     out = _ramp_kernel(mode, el, ledger.in_ptr, ledger.in_idx, ledger.out_ptr, ledger.out_idx, ledger.ts, ledger.usd,
-                       ledger.channel, ledger.ttype, ledger.dst, int(win), float(ratio), float(cfg.min_amount_usd),
+                       ledger.channel, ledger.ttype, ledger.dst,
+                       ~np.isin(ledger.ttype, [TXN_TYPES.index(t) for t in cfg.excluded_txn_types]), int(win),
+                       float(ratio), float(cfg.min_amount_usd),
                        CRYPTO, CASH, DEPOSIT, SELL, BUY)
     if mode == 0:
         return Hits.from_arrays("crypto.cash_out", SUBJECT_ACCOUNT, out, CASH_OUT_VALUES)

@@ -49,14 +49,14 @@ SG_VALUES = ("intermediaries", "scatter_usd", "gather_usd", "hours")
 
 # -- pass-through pairs -------------------------------------------------------------------------
 @njit
-def _pair_scan(a, in_ptr, in_idx, out_ptr, out_idx, ts, usd, src, channel, window_us, lo, hi, min_usd, fiat_only,
-               crypto, write, o_in, o_out, pos):
+def _pair_scan(a, in_ptr, in_idx, out_ptr, out_idx, ts, usd, src, row_ok, window_us, lo, hi, min_usd, write, o_in,
+               o_out, pos):
     n = 0
     j0 = out_ptr[a]
     j_end = out_ptr[a + 1]
     for k in range(in_ptr[a], in_ptr[a + 1]):
         i = in_idx[k]
-        if src[i] < 0 or usd[i] < min_usd or (fiat_only and channel[i] == crypto):
+        if src[i] < 0 or usd[i] < min_usd or not row_ok[i]:
             continue
         t = ts[i]
         while j0 < j_end and ts[out_idx[j0]] < t:  # ins are time-sorted: the start only moves forward
@@ -66,7 +66,7 @@ def _pair_scan(a, in_ptr, in_idx, out_ptr, out_idx, ts, usd, src, channel, windo
             o = out_idx[j]
             if ts[o] > t + window_us:
                 break
-            if o == i or (fiat_only and channel[o] == crypto):
+            if o == i or not row_ok[o]:
                 continue
             if lo_usd <= usd[o] <= hi_usd:
                 if write:
@@ -77,34 +77,43 @@ def _pair_scan(a, in_ptr, in_idx, out_ptr, out_idx, ts, usd, src, channel, windo
 
 
 @pnjit
-def _pairs_kernel(eligible, in_ptr, in_idx, out_ptr, out_idx, ts, usd, src, channel, window_us, lo, hi, min_usd,
-                  fiat_only, crypto):
+def _pairs_kernel(eligible, in_ptr, in_idx, out_ptr, out_idx, ts, usd, src, row_ok, window_us, lo, hi, min_usd):
     n_a = len(eligible)
     cnt = np.zeros(n_a, dtype=np.int64)
     dummy = np.zeros(0, dtype=np.int32)
     for a in prange(n_a):
         if eligible[a] and in_ptr[a + 1] > in_ptr[a] and out_ptr[a + 1] > out_ptr[a]:
-            cnt[a] = _pair_scan(a, in_ptr, in_idx, out_ptr, out_idx, ts, usd, src, channel, window_us, lo, hi,
-                                min_usd, fiat_only, crypto, False, dummy, dummy, 0)
+            cnt[a] = _pair_scan(a, in_ptr, in_idx, out_ptr, out_idx, ts, usd, src, row_ok, window_us, lo, hi,
+                                min_usd, False, dummy, dummy, 0)
     off = offsets(cnt)
     o_in = np.empty(off[-1], dtype=np.int32)
     o_out = np.empty(off[-1], dtype=np.int32)
     for a in prange(n_a):
         if cnt[a]:
-            _pair_scan(a, in_ptr, in_idx, out_ptr, out_idx, ts, usd, src, channel, window_us, lo, hi, min_usd,
-                       fiat_only, crypto, True, o_in, o_out, off[a])
+            _pair_scan(a, in_ptr, in_idx, out_ptr, out_idx, ts, usd, src, row_ok, window_us, lo, hi, min_usd, True,
+                       o_in, o_out, off[a])
     return o_in, o_out
 
 
+def moved_rows(ledger: Ledger, fiat_only: bool, excluded_txn_types: tuple[str, ...] = ()) -> np.ndarray:
+    """Rows that count as moving funds: not crypto (when fiat_only) and not of an excluded type
+    (payments for goods and services, purchases, payroll and fees are ordinary business)."""
+    ok = ~np.isin(ledger.ttype, [TXN_TYPES.index(t) for t in excluded_txn_types])
+    if fiat_only:
+        ok &= ledger.channel != CRYPTO
+    return ok
+
+
 def pass_through_pairs(ledger: Ledger, hours: float, ratio_low: float, ratio_high: float, min_amount_usd: float,
-                       *, fiat_only: bool = True, eligible: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                       *, fiat_only: bool = True, excluded_txn_types: tuple[str, ...] = (),
+                       eligible: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Every pass-through pair (in-row, out-row), grouped by account, in time order of the in-row."""
     if ratio_low > ratio_high or hours < 0:
         raise ValueError("need ratio_low <= ratio_high and hours >= 0")
     el = ledger.owned_accounts if eligible is None else eligible
     return _pairs_kernel(el, ledger.in_ptr, ledger.in_idx, ledger.out_ptr, ledger.out_idx, ledger.ts, ledger.usd,
-                         ledger.src, ledger.channel, int(round(hours * HOUR_US)), float(ratio_low), float(ratio_high),
-                         float(min_amount_usd), bool(fiat_only), CRYPTO)
+                         ledger.src, moved_rows(ledger, fiat_only, excluded_txn_types), int(round(hours * HOUR_US)),
+                         float(ratio_low), float(ratio_high), float(min_amount_usd))
 
 
 @njit
@@ -228,7 +237,7 @@ def _paths_to_hits(rule, paths, ledger: Ledger, cycle: bool, value_names) -> Hit
 
 # -- fan-in / fan-out / gather-scatter -------------------------------------------------------------
 @njit
-def _sum_after(a_ptr_lo, a_ptr_hi, idx, ts, usd, t_from, t_to, fiat_only, channel, crypto, ex_types, ttype):
+def _sum_after(a_ptr_lo, a_ptr_hi, idx, ts, usd, t_from, t_to, row_ok):
     s, n, t_last = 0.0, 0, t_from
     for k in range(a_ptr_lo, a_ptr_hi):
         r = idx[k]
@@ -236,7 +245,7 @@ def _sum_after(a_ptr_lo, a_ptr_hi, idx, ts, usd, t_from, t_to, fiat_only, channe
             continue
         if ts[r] > t_to:
             break
-        if fiat_only and channel[r] == crypto:
+        if not row_ok[r]:
             continue
         s += usd[r]
         n += 1
@@ -245,29 +254,19 @@ def _sum_after(a_ptr_lo, a_ptr_hi, idx, ts, usd, t_from, t_to, fiat_only, channe
 
 
 @njit
-def _qualifying(lo_k, hi_k, idx, other, usd, channel, ttype, min_usd, fiat_only, crypto, excluded):
+def _qualifying(lo_k, hi_k, idx, other, usd, min_usd, row_ok):
     m = 0
     for k in range(lo_k, hi_k):
         r = idx[k]
-        if other[r] >= 0 and usd[r] >= min_usd and not (fiat_only and channel[r] == crypto):
-            bad = False
-            for x in excluded:
-                if ttype[r] == x:
-                    bad = True
-            if not bad:
-                m += 1
+        if other[r] >= 0 and usd[r] >= min_usd and row_ok[r]:
+            m += 1
     rows = np.empty(m, dtype=np.int32)
     m = 0
     for k in range(lo_k, hi_k):
         r = idx[k]
-        if other[r] >= 0 and usd[r] >= min_usd and not (fiat_only and channel[r] == crypto):
-            bad = False
-            for x in excluded:
-                if ttype[r] == x:
-                    bad = True
-            if not bad:
-                rows[m] = r
-                m += 1
+        if other[r] >= 0 and usd[r] >= min_usd and row_ok[r]:
+            rows[m] = r
+            m += 1
     return rows
 
 
@@ -283,19 +282,15 @@ def _distinct(x):
 
 
 @njit
-def _fan_scan(a, mode, in_ptr, in_idx, out_ptr, out_idx, ts, usd, src, dst, channel, ttype, window_us, k_min,
-              min_usd, fwd_us, fwd_ratio, fund_us, fund_ratio, k_out, fiat_only, crypto, excluded, write, out, hpos,
-              epos):
+def _fan_scan(a, mode, in_ptr, in_idx, out_ptr, out_idx, ts, usd, src, dst, row_ok, window_us, k_min, min_usd,
+              fwd_us, fwd_ratio, fwd_max, fund_us, fund_ratio, k_out, write, out, hpos, epos):
     """mode 0 fan-in, 1 fan-out, 2 gather-scatter."""
     o_subj, o_t0, o_t1, o_val, o_lo, o_hi, o_ev = out
-    no_ex = excluded[:0]
     if mode == 1:
-        rows = _qualifying(out_ptr[a], out_ptr[a + 1], out_idx, dst, usd, channel, ttype, min_usd, fiat_only, crypto,
-                           excluded)
+        rows = _qualifying(out_ptr[a], out_ptr[a + 1], out_idx, dst, usd, min_usd, row_ok)
         keys = dst[rows]
     else:
-        rows = _qualifying(in_ptr[a], in_ptr[a + 1], in_idx, src, usd, channel, ttype, min_usd, fiat_only, crypto,
-                           no_ex)
+        rows = _qualifying(in_ptr[a], in_ptr[a + 1], in_idx, src, usd, min_usd, row_ok)
         keys = src[rows]
     m = len(rows)
     if m < k_min:
@@ -317,12 +312,13 @@ def _fan_scan(a, mode, in_ptr, in_idx, out_ptr, out_idx, ts, usd, src, dst, chan
             ok = False
             if mode == 1:
                 f_sum, f_n, t_f = _sum_after(in_ptr[a], in_ptr[a + 1], in_idx, ts, usd, t_first - fund_us, t_first,
-                                           fiat_only, channel, crypto, excluded, ttype)
-                ok = f_n > 0 and f_sum >= fund_ratio * total
+                                             row_ok)
+                ok = f_n > 0 and fund_ratio * total <= f_sum
             else:
                 f_sum, f_n, t_f = _sum_after(out_ptr[a], out_ptr[a + 1], out_idx, ts, usd, t_last, t_last + fwd_us,
-                                             fiat_only, channel, crypto, excluded, ttype)
-                ok = f_n > 0 and f_sum >= fwd_ratio * total
+                                             row_ok)
+                # what leaves is about what came in: a share of it, not a business's other outgoings
+                ok = f_n > 0 and fwd_ratio * total <= f_sum <= fwd_max * total
                 if ok and mode == 2:
                     lo_k = out_ptr[a]
                     hi_k = out_ptr[a + 1]
@@ -330,7 +326,7 @@ def _fan_scan(a, mode, in_ptr, in_idx, out_ptr, out_idx, ts, usd, src, dst, chan
                     q = 0
                     for k in range(lo_k, hi_k):
                         r = out_idx[k]
-                        if ts[r] >= t_last and ts[r] <= t_last + fwd_us and not (fiat_only and channel[r] == crypto):
+                        if ts[r] >= t_last and ts[r] <= t_last + fwd_us and row_ok[r]:
                             tmp[q] = dst[r]
                             q += 1
                     ok = _distinct(tmp[:q]) >= k_out
@@ -349,7 +345,7 @@ def _fan_scan(a, mode, in_ptr, in_idx, out_ptr, out_idx, ts, usd, src, dst, chan
                         lo_k, hi_k, idx, t_a, t_b = out_ptr[a], out_ptr[a + 1], out_idx, t_last, t_last + fwd_us
                     for k in range(lo_k, hi_k):
                         r = idx[k]
-                        if ts[r] >= t_a and ts[r] <= t_b and not (fiat_only and channel[r] == crypto):
+                        if ts[r] >= t_a and ts[r] <= t_b and row_ok[r]:
                             o_ev[p] = r
                             p += 1
                     o_hi[h] = p
@@ -378,8 +374,8 @@ def _fan_scan(a, mode, in_ptr, in_idx, out_ptr, out_idx, ts, usd, src, dst, chan
 
 
 @pnjit
-def _fan_kernel(mode, eligible, in_ptr, in_idx, out_ptr, out_idx, ts, usd, src, dst, channel, ttype, window_us, k_min,
-                min_usd, fwd_us, fwd_ratio, fund_us, fund_ratio, k_out, fiat_only, crypto, excluded):
+def _fan_kernel(mode, eligible, in_ptr, in_idx, out_ptr, out_idx, ts, usd, src, dst, row_ok, window_us, k_min, min_usd,
+                fwd_us, fwd_ratio, fwd_max, fund_us, fund_ratio, k_out):
     n_a = len(eligible)
     nh = np.zeros(n_a, dtype=np.int64)
     ne = np.zeros(n_a, dtype=np.int64)
@@ -387,28 +383,26 @@ def _fan_kernel(mode, eligible, in_ptr, in_idx, out_ptr, out_idx, ts, usd, src, 
     for a in prange(n_a):
         deg = out_ptr[a + 1] - out_ptr[a] if mode == 1 else in_ptr[a + 1] - in_ptr[a]
         if eligible[a] and deg >= k_min:
-            nh[a], ne[a] = _fan_scan(a, mode, in_ptr, in_idx, out_ptr, out_idx, ts, usd, src, dst, channel, ttype,
-                                     window_us, k_min, min_usd, fwd_us, fwd_ratio, fund_us, fund_ratio, k_out,
-                                     fiat_only, crypto, excluded, False, dummy, 0, 0)
+            nh[a], ne[a] = _fan_scan(a, mode, in_ptr, in_idx, out_ptr, out_idx, ts, usd, src, dst, row_ok, window_us,
+                                     k_min, min_usd, fwd_us, fwd_ratio, fwd_max, fund_us, fund_ratio, k_out, False,
+                                     dummy, 0, 0)
     ho, eo = offsets(nh), offsets(ne)
     out = alloc_outputs(ho[-1], eo[-1])
     for a in prange(n_a):
         if nh[a]:
-            _fan_scan(a, mode, in_ptr, in_idx, out_ptr, out_idx, ts, usd, src, dst, channel, ttype, window_us, k_min,
-                      min_usd, fwd_us, fwd_ratio, fund_us, fund_ratio, k_out, fiat_only, crypto, excluded, True, out,
-                      ho[a], eo[a])
+            _fan_scan(a, mode, in_ptr, in_idx, out_ptr, out_idx, ts, usd, src, dst, row_ok, window_us, k_min, min_usd,
+                      fwd_us, fwd_ratio, fwd_max, fund_us, fund_ratio, k_out, True, out, ho[a], eo[a])
     return out
 
 
-def _fan(ledger: Ledger, cfg: MovementConfig, mode: int, eligible: np.ndarray):
-    excluded = np.array([TXN_TYPES.index(t) for t in cfg.fan_out_excluded_types], dtype=np.int8)
+def _fan(ledger: Ledger, cfg: MovementConfig, mode: int, eligible: np.ndarray, row_ok: np.ndarray):
     k_min = cfg.gather_scatter_min_in if mode == 2 else cfg.fan_min_degree
+    window = cfg.gather_scatter_window_hours if mode == 2 else cfg.fan_window_hours
     return _fan_kernel(
         mode, eligible, ledger.in_ptr, ledger.in_idx, ledger.out_ptr, ledger.out_idx, ledger.ts, ledger.usd,
-        ledger.src, ledger.dst, ledger.channel, ledger.ttype, int(cfg.fan_window_hours * HOUR_US), int(k_min),
-        float(cfg.fan_min_amount_usd), int(cfg.fan_forward_hours * HOUR_US), float(cfg.fan_forward_ratio),
+        ledger.src, ledger.dst, row_ok, int(window * HOUR_US), int(k_min), float(cfg.fan_min_amount_usd),
+        int(cfg.fan_forward_hours * HOUR_US), float(cfg.fan_forward_ratio), float(cfg.fan_forward_ratio_max),
         int(cfg.fan_out_funding_hours * HOUR_US), float(cfg.fan_out_funding_ratio), int(cfg.gather_scatter_min_out),
-        bool(cfg.fiat_only), CRYPTO, excluded,
     )
 
 
@@ -449,8 +443,10 @@ def _scatter_gather(ledger: Ledger, p_in: np.ndarray, p_out: np.ndarray, min_k: 
 def detect_movement(ledger: Ledger, cfg: MovementConfig) -> list[Hits]:
     eligible = eligible_accounts(ledger, cfg.excluded_account_types)
     link_h = max(cfg.chain_link_hours, cfg.pass_through_hours)
-    p_in, p_out = pass_through_pairs(ledger, link_h, cfg.ratio_low, cfg.ratio_high, cfg.min_amount_usd,
-                                     fiat_only=cfg.fiat_only, eligible=eligible)
+    row_ok = moved_rows(ledger, cfg.fiat_only, cfg.excluded_txn_types)
+    p_in, p_out = _pairs_kernel(eligible, ledger.in_ptr, ledger.in_idx, ledger.out_ptr, ledger.out_idx, ledger.ts,
+                                ledger.usd, ledger.src, row_ok, int(round(link_h * HOUR_US)), float(cfg.ratio_low),
+                                float(cfg.ratio_high), float(cfg.min_amount_usd))
     delay = ledger.ts[p_out] - ledger.ts[p_in]
     short = delay <= int(round(cfg.pass_through_hours * HOUR_US))
     pt = _pass_through_hits(p_in[short], p_out[short], ledger.dst, ledger.ts, ledger.usd,
@@ -462,9 +458,9 @@ def detect_movement(ledger: Ledger, cfg: MovementConfig) -> list[Hits]:
                                   int(cfg.chain_max_links), int(cfg.cycle_min_length))
     hits.append(_paths_to_hits("movement.chain", list(chains), ledger, False, CHAIN_VALUES))
     hits.append(_paths_to_hits("movement.cycle", list(cycles), ledger, True, CYCLE_VALUES))
-    hits.append(Hits.from_arrays("movement.fan_in", SUBJECT_ACCOUNT, _fan(ledger, cfg, 0, eligible), FAN_IN_VALUES))
-    hits.append(Hits.from_arrays("movement.fan_out", SUBJECT_ACCOUNT, _fan(ledger, cfg, 1, eligible), FAN_OUT_VALUES))
-    hits.append(Hits.from_arrays("movement.gather_scatter", SUBJECT_ACCOUNT, _fan(ledger, cfg, 2, eligible), GS_VALUES))
+    hits.append(Hits.from_arrays("movement.fan_in", SUBJECT_ACCOUNT, _fan(ledger, cfg, 0, eligible, row_ok), FAN_IN_VALUES))
+    hits.append(Hits.from_arrays("movement.fan_out", SUBJECT_ACCOUNT, _fan(ledger, cfg, 1, eligible, row_ok), FAN_OUT_VALUES))
+    hits.append(Hits.from_arrays("movement.gather_scatter", SUBJECT_ACCOUNT, _fan(ledger, cfg, 2, eligible, row_ok), GS_VALUES))
     li, lo_ = p_in[link_ok], p_out[link_ok]
     first = np.r_[True, li[1:] != li[:-1]] if len(li) else np.zeros(0, dtype=bool)  # first link per in-row
     hits.append(_scatter_gather(ledger, li[first], lo_[first], int(cfg.scatter_gather_min_intermediaries)))

@@ -23,7 +23,7 @@ import numpy as np
 from nexusfin.detect._numba import njit, pnjit, prange
 from nexusfin.detect.config import StructuringConfig
 from nexusfin.detect.hits import SUBJECT_ACCOUNT, SUBJECT_PERSON, Hits, alloc_outputs, offsets, sliding_distinct_links
-from nexusfin.detect.ledger import CHANNELS, TXN_TYPES, Ledger, _csr_kernel
+from nexusfin.detect.ledger import ACCOUNT_TYPES, CHANNELS, TXN_TYPES, Ledger, _csr_kernel
 
 DAY_US = 86_400_000_000
 CASH = CHANNELS.index("cash")
@@ -50,8 +50,8 @@ def _conductor_index(cond, dst, acct_owner, channel, ttype, ts, n_parties, cash,
 
 
 @njit
-def _keep(r, channel, ttype, usd, area, thr, area_ok, cash, dep):
-    if channel[r] != cash or ttype[r] != dep or usd[r] > thr:
+def _keep(r, channel, ttype, usd, area, thr, area_ok, cash, dep, dst, acct_ok):
+    if channel[r] != cash or ttype[r] != dep or usd[r] > thr or not acct_ok[dst[r]]:
         return False
     if len(area_ok) == 0:
         return True
@@ -60,15 +60,15 @@ def _keep(r, channel, ttype, usd, area, thr, area_ok, cash, dep):
 
 @njit
 def _gather_person(p, owner_ptr, in_ptr, in_idx, cp_ptr, cp_idx, ts, channel, ttype, usd, area, thr, area_ok,
-                   cash, dep):
+                   cash, dep, dst, acct_ok):
     """The person's sub-threshold cash deposits (own accounts + conducted for others), by time."""
     n = 0
     for a in range(owner_ptr[p], owner_ptr[p + 1]):
         for k in range(in_ptr[a], in_ptr[a + 1]):
-            if _keep(in_idx[k], channel, ttype, usd, area, thr, area_ok, cash, dep):
+            if _keep(in_idx[k], channel, ttype, usd, area, thr, area_ok, cash, dep, dst, acct_ok):
                 n += 1
     for k in range(cp_ptr[p], cp_ptr[p + 1]):
-        if _keep(cp_idx[k], channel, ttype, usd, area, thr, area_ok, cash, dep):
+        if _keep(cp_idx[k], channel, ttype, usd, area, thr, area_ok, cash, dep, dst, acct_ok):
             n += 1
     buf = np.empty(n, dtype=np.int32)
     if n == 0:
@@ -79,7 +79,7 @@ def _gather_person(p, owner_ptr, in_ptr, in_idx, cp_ptr, cp_idx, ts, channel, tt
         before = m
         for k in range(in_ptr[a], in_ptr[a + 1]):
             r = in_idx[k]
-            if _keep(r, channel, ttype, usd, area, thr, area_ok, cash, dep):
+            if _keep(r, channel, ttype, usd, area, thr, area_ok, cash, dep, dst, acct_ok):
                 buf[m] = r
                 m += 1
         if m > before:
@@ -87,7 +87,7 @@ def _gather_person(p, owner_ptr, in_ptr, in_idx, cp_ptr, cp_idx, ts, channel, tt
     before = m
     for k in range(cp_ptr[p], cp_ptr[p + 1]):
         r = cp_idx[k]
-        if _keep(r, channel, ttype, usd, area, thr, area_ok, cash, dep):
+        if _keep(r, channel, ttype, usd, area, thr, area_ok, cash, dep, dst, acct_ok):
             buf[m] = r
             m += 1
     if m > before:
@@ -180,8 +180,9 @@ def _window_scan(p, rows, ts, usd, dst, thr, band_lo, window_us, min_band, min_s
         share = nb / (e - s + 1)
         multi_day = ts[rows[first_band]] // DAY_US != t_end // DAY_US
         if nb >= min_band and bsum > thr and share >= min_share and multi_day and fresh:
-            # extend to the longest window from the same start, then report it once
-            while e + 1 < n and ts[rows[e + 1]] - ts[rows[s]] <= window_us:
+            # extend to the longest window from the same start that still qualifies, report it once
+            while e + 1 < n and ts[rows[e + 1]] - ts[rows[s]] <= window_us and \
+                    (cb[e + 2] - cb[s]) / (e + 2 - s) >= min_share:
                 e += 1
             nb, bsum = cb[e + 1] - cb[s], sb[e + 1] - sb[s]
             if write:
@@ -209,7 +210,7 @@ def _window_scan(p, rows, ts, usd, dst, thr, band_lo, window_us, min_band, min_s
 
 @pnjit
 def _persons_kernel(rule, owned, owner_ptr, in_ptr, in_idx, cp_ptr, cp_idx, ts, channel, ttype, usd, dst, area,
-                    thr, area_ok, band_lo, window_us, min_daily, min_band, min_share, cash, dep):
+                    thr, area_ok, band_lo, window_us, min_daily, min_band, min_share, cash, dep, acct_ok):
     """rule 0: daily aggregation; rule 1: multi-day band window."""
     n_p = len(owned)
     nh = np.zeros(n_p, dtype=np.int64)
@@ -219,7 +220,7 @@ def _persons_kernel(rule, owned, owner_ptr, in_ptr, in_idx, cp_ptr, cp_idx, ts, 
         if not owned[p]:
             continue
         rows = _gather_person(p, owner_ptr, in_ptr, in_idx, cp_ptr, cp_idx, ts, channel, ttype, usd, area, thr,
-                              area_ok, cash, dep)
+                              area_ok, cash, dep, dst, acct_ok)
         if len(rows) < 2:
             continue
         if rule == 0:
@@ -233,7 +234,7 @@ def _persons_kernel(rule, owned, owner_ptr, in_ptr, in_idx, cp_ptr, cp_idx, ts, 
         if nh[p] == 0:
             continue
         rows = _gather_person(p, owner_ptr, in_ptr, in_idx, cp_ptr, cp_idx, ts, channel, ttype, usd, area, thr,
-                              area_ok, cash, dep)
+                              area_ok, cash, dep, dst, acct_ok)
         if rule == 0:
             _daily_scan(p, rows, ts, usd, dst, area, thr, min_daily, True, out, ho[p], eo[p])
         else:
@@ -320,12 +321,19 @@ def _smurf_kernel(owned, acct_owner, in_ptr, in_idx, ts, usd, cond, channel, tty
 _NO_AREAS = np.zeros(0, dtype=np.bool_)
 
 
+def _aggregated_accounts(ledger: Ledger, cfg: StructuringConfig) -> np.ndarray:
+    """Accounts whose cash deposits are aggregated (not those of filers such as licensed MSBs)."""
+    excluded = [ACCOUNT_TYPES.index(t) for t in cfg.excluded_account_types if t in ACCOUNT_TYPES]
+    return ~np.isin(ledger.acct_type, excluded)
+
+
 def _person_rule(ledger: Ledger, cp, rule: int, thr: float, area_ok: np.ndarray, cfg: StructuringConfig):
     return _persons_kernel(
         rule, ledger.owned_parties, ledger.owner_ptr, ledger.in_ptr, ledger.in_idx, cp[0], cp[1], ledger.ts,
         ledger.channel, ledger.ttype, ledger.usd, ledger.dst, ledger.area, float(thr), area_ok,
         float(cfg.band_low_usd), int(cfg.window_days * DAY_US), int(cfg.min_daily_deposits),
         int(cfg.min_band_deposits), float(cfg.min_band_share), CASH, DEPOSIT,
+        _aggregated_accounts(ledger, cfg),
     )
 
 
