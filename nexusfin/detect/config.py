@@ -69,6 +69,7 @@ class MovementConfig:
     fan_forward_ratio_max: float = 1.2
     excluded_txn_types: tuple[str, ...] = ("payment", "purchase", "payroll", "fee")
     gather_scatter_window_hours: float = 168
+    gather_scatter_forward_hours: float = 72
     gather_scatter_min_in: int = 3
     gather_scatter_min_out: int = 2
     scatter_gather_min_intermediaries: int = 3

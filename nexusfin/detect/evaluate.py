@@ -135,7 +135,25 @@ def evaluate(alerts: pl.DataFrame, truth: str | Path, *, n_accounts: int | None 
             "rate": hit.get_column("account_id").n_unique() / len(accts) if len(accts) else None,
             "rules": ", ".join(f"{r} {c}" for r, c in hit.group_by("rule").len().sort("rule").iter_rows()),
         })
-    days = txn_labels.get_column("txn_id").len()  # placeholder replaced below
     span = alerts.select(pl.col("detected_on").min().alias("a"), pl.col("detected_on").max().alias("b")).row(0)
     days = (span[1] - span[0]).days + 1 if span[0] is not None else 0
     return Evaluation(typologies, rules_df, pl.DataFrame(hn_rows), len(alerts), n_accounts or 0, days)
+
+
+def detect_world(world: str | Path, config=None, families=None) -> tuple[pl.DataFrame, int]:
+    """Run every detector over a generated world's landing files in one ledger (no pipeline);
+    returns (alerts, number of accounts). For measuring detector quality on many worlds quickly."""
+    from nexusfin.detect import FAMILIES, build_ledger, detect_alerts, load_detector_config
+
+    root = DataRoot(world)
+    files = [str(p) for p in sorted(root.landing_days().values())]
+    if not files or not all(f.endswith(".parquet") for f in files):
+        raise ValueError(f"{world}: detect_world reads parquet landing files (ingest other formats first)")
+    tx = pl.scan_parquet(files)
+    accounts = pl.read_parquet(root.reference_file("accounts"))
+    tags = pl.read_parquet(root.reference_file("address_tags"))
+    ledger = build_ledger(tx, accounts, tags)
+    cfg = config or load_detector_config()
+    frames = detect_alerts(ledger, cfg, families or FAMILIES)
+    alerts = pl.concat([f for f in frames.values()])
+    return alerts, ledger.n_accounts

@@ -79,6 +79,7 @@ class Ledger:
     acct_chain: np.ndarray  # int8 code in CHAINS, -1 for bank accounts
     acct_country: np.ndarray  # int16 code in COUNTRIES, -1 unknown
     acct_tags: np.ndarray  # int8 bit flags TAG_*
+    acct_area: np.ndarray  # int32 code in areas of the account's home location, -1 unknown
     owner_ptr: np.ndarray  # int64[n_parties + 1]: accounts of party p are owner_ptr[p]:owner_ptr[p+1]
     # per row
     ts: np.ndarray  # int64 microseconds since the epoch, UTC
@@ -181,6 +182,8 @@ def build_ledger(
         pl.col("country") if "country" in accounts.columns else pl.lit(None, pl.String).alias("country"),
         pl.col("chain") if "chain" in accounts.columns else pl.lit(None, pl.String).alias("chain"),
         pl.col("address") if "address" in accounts.columns else pl.lit(None, pl.String).alias("address"),
+        pl.col("home_location") if "home_location" in accounts.columns
+        else pl.lit(None, pl.String).alias("home_location"),
     )
     if acc.get_column("account_id").is_duplicated().any():
         raise LedgerInputError("accounts has duplicate account_id values")
@@ -225,7 +228,8 @@ def build_ledger(
         src, dst, cond = src[keep], dst[keep], cond[keep]
 
     area_str = tx.get_column("location").str.split_exact(":", 1).struct.field("field_0")
-    areas = area_str.drop_nulls().unique().sort()
+    home_area = acc.get_column("home_location").str.split_exact(":", 1).struct.field("field_0")
+    areas = pl.concat([area_str, home_area]).drop_nulls().unique().sort()
     n_acc = len(acc)
     ts = tx.get_column("ts").dt.cast_time_unit("us").to_physical().to_numpy()
     out_ptr, out_idx = _csr(src, ts, n_acc)
@@ -240,6 +244,7 @@ def build_ledger(
         acct_chain=_small_codes(acc.get_column("chain"), CHAINS, "chain", np.int8),
         acct_country=_small_codes(acc.get_column("country"), COUNTRIES, "country", np.int16),
         acct_tags=tags,
+        acct_area=_codes(home_area, areas, "home location area"),
         owner_ptr=owner_ptr,
         ts=np.ascontiguousarray(ts, dtype=np.int64),
         usd=tx.get_column("amount_usd").to_numpy().astype(np.float64, copy=False),

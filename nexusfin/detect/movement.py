@@ -19,8 +19,10 @@ Rules:
   ``fan_forward_hours`` after the last of them.
 * ``movement.fan_out``: ``fan_min_degree`` distinct recipients within ``fan_window_hours``, funded by
   inflows in the ``fan_out_funding_hours`` before (at least ``fan_out_funding_ratio`` of the payout).
-* ``movement.gather_scatter``: ``gather_scatter_min_in`` distinct senders, then within
-  ``fan_forward_hours`` ``gather_scatter_min_out`` distinct recipients taking ``fan_forward_ratio``.
+* ``movement.gather_scatter``: ``gather_scatter_min_in`` distinct senders within
+  ``gather_scatter_window_hours``, then within ``gather_scatter_forward_hours`` at least
+  ``gather_scatter_min_out`` distinct recipients taking ``fan_forward_ratio`` (at most
+  ``fan_forward_ratio_max``) of it; slower than fan-in because trade settles over days.
 * ``movement.scatter_gather``: one origin pays ``scatter_gather_min_intermediaries`` accounts that
   each forward (a link) to one same collector.
 """
@@ -375,7 +377,7 @@ def _fan_scan(a, mode, in_ptr, in_idx, out_ptr, out_idx, ts, usd, src, dst, row_
 
 @pnjit
 def _fan_kernel(mode, eligible, in_ptr, in_idx, out_ptr, out_idx, ts, usd, src, dst, row_ok, window_us, k_min, min_usd,
-                fwd_us, fwd_ratio, fwd_max, fund_us, fund_ratio, k_out):
+                fwd_us, fwd_ratio, fwd_max, fund_us, fund_ratio, k_out):  # noqa: PLR0913
     n_a = len(eligible)
     nh = np.zeros(n_a, dtype=np.int64)
     ne = np.zeros(n_a, dtype=np.int64)
@@ -401,7 +403,8 @@ def _fan(ledger: Ledger, cfg: MovementConfig, mode: int, eligible: np.ndarray, r
     return _fan_kernel(
         mode, eligible, ledger.in_ptr, ledger.in_idx, ledger.out_ptr, ledger.out_idx, ledger.ts, ledger.usd,
         ledger.src, ledger.dst, row_ok, int(window * HOUR_US), int(k_min), float(cfg.fan_min_amount_usd),
-        int(cfg.fan_forward_hours * HOUR_US), float(cfg.fan_forward_ratio), float(cfg.fan_forward_ratio_max),
+        int((cfg.gather_scatter_forward_hours if mode == 2 else cfg.fan_forward_hours) * HOUR_US),
+        float(cfg.fan_forward_ratio), float(cfg.fan_forward_ratio_max),
         int(cfg.fan_out_funding_hours * HOUR_US), float(cfg.fan_out_funding_ratio), int(cfg.gather_scatter_min_out),
     )
 
