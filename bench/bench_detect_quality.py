@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     rows, hn_rows, rule_rows, notes = [], [], [], []
     base_dir = RESULTS / "quality"
     for name, cfg in worlds(args.accounts, args.days, args.per_typology).items():
-        out = base_dir / f"world_{abs(hash(name)) % 10**8}"
+        out = base_dir / "world_{}".format("".join(c if c.isalnum() else "_" for c in name).strip("_"))
         if out.exists():
             shutil.rmtree(out)
         report = generate(cfg, out)

@@ -460,7 +460,10 @@ def detect_movement(ledger: Ledger, cfg: MovementConfig) -> list[Hits]:
     chains, cycles = _walk_chains(succ, ledger.src, ledger.dst, ledger.ts, ledger.usd, int(cfg.chain_min_links),
                                   int(cfg.chain_max_links), int(cfg.cycle_min_length))
     hits.append(_paths_to_hits("movement.chain", list(chains), ledger, False, CHAIN_VALUES))
-    hits.append(_paths_to_hits("movement.cycle", list(cycles), ledger, True, CYCLE_VALUES))
+    # a cycle must close at an account we monitor for movement (not e.g. an exchange's own account,
+    # where a customer's sale and later re-purchase look like money going round)
+    cycles = [c for c in cycles if eligible[ledger.src[c[0]]]]
+    hits.append(_paths_to_hits("movement.cycle", cycles, ledger, True, CYCLE_VALUES))
     hits.append(Hits.from_arrays("movement.fan_in", SUBJECT_ACCOUNT, _fan(ledger, cfg, 0, eligible, row_ok), FAN_IN_VALUES))
     hits.append(Hits.from_arrays("movement.fan_out", SUBJECT_ACCOUNT, _fan(ledger, cfg, 1, eligible, row_ok), FAN_OUT_VALUES))
     hits.append(Hits.from_arrays("movement.gather_scatter", SUBJECT_ACCOUNT, _fan(ledger, cfg, 2, eligible, row_ok), GS_VALUES))
