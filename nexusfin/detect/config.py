@@ -88,7 +88,7 @@ class CryptoConfig:
     chain_hop_min_ratio: float = 0.9
     chain_hop_min_hops: int = 2
     cash_out_hours: float = 72
-    cash_out_ratio: float = 0.8
+    cash_out_ratio: float = 0.5
     on_ramp_days: float = 7
     on_ramp_ratio: float = 0.8
     excluded_txn_types: tuple[str, ...] = ("payment", "purchase", "payroll", "fee")

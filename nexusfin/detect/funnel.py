@@ -4,7 +4,8 @@
 ``min_areas`` distinct areas (the country-region-ZIP part of the location) adding up to at least
 ``min_cash_in_usd``; within ``out_window_hours`` after the last of them, at least
 ``min_out_ratio`` of that cash leaves as cash withdrawals in an area where none of the deposits
-was made, or as transfers to an account at home in such an area or in another country.
+was made, or as transfers to an account at home in another country or another area than the
+funnel account's own.
 """
 
 from __future__ import annotations
@@ -24,15 +25,18 @@ FUNNEL_VALUES = ("cash_in_usd", "n_deposits", "n_areas", "out_usd", "out_ratio",
 
 
 @njit
-def _is_out(r, dep_areas, area, channel, ttype, dst, src_cc, dst_cc, acct_area, cash, wd):
-    """Cash withdrawn, or a transfer received, in an area where none of the deposits was made
-    (another country counts as another area)."""
+def _is_out(r, dep_areas, area, channel, ttype, src, dst, src_cc, dst_cc, acct_area, cash, wd):
+    """Cash withdrawn in an area where none of the deposits was made, or a transfer to an account
+    at home in another country or in another area than the funnel account itself."""
     if channel[r] == cash and ttype[r] == wd:
         where = area[r]
     elif dst[r] >= 0:
+        # a transfer hands the funds to someone else: abroad, or to another party at home elsewhere
         if dst_cc[r] >= 0 and src_cc[r] >= 0 and dst_cc[r] != src_cc[r]:
             return True
-        where = acct_area[dst[r]]
+        if acct_area[dst[r]] < 0:
+            return False
+        return acct_area[dst[r]] != acct_area[src[r]]
     else:
         return False
     if where < 0:
@@ -44,7 +48,7 @@ def _is_out(r, dep_areas, area, channel, ttype, dst, src_cc, dst_cc, acct_area, 
 
 
 @njit
-def _funnel_scan(a, in_ptr, in_idx, out_ptr, out_idx, ts, usd, channel, ttype, area, dst, src_cc, dst_cc, acct_area,
+def _funnel_scan(a, in_ptr, in_idx, out_ptr, out_idx, ts, usd, channel, ttype, area, src, dst, src_cc, dst_cc, acct_area,
                  window_us, min_areas, min_cash, out_us, min_ratio, cash, dep, wd, write, out, hpos, epos):
     o_subj, o_t0, o_t1, o_val, o_lo, o_hi, o_ev = out
     m = 0
@@ -83,7 +87,7 @@ def _funnel_scan(a, in_ptr, in_idx, out_ptr, out_idx, ts, usd, channel, ttype, a
                     continue
                 if ts[r] > t_last + out_us:
                     break
-                if _is_out(r, dep_areas, area, channel, ttype, dst, src_cc, dst_cc, acct_area, cash, wd):
+                if _is_out(r, dep_areas, area, channel, ttype, src, dst, src_cc, dst_cc, acct_area, cash, wd):
                     out_sum += usd[r]
                     n_out += 1
                     t_out = max(t_out, ts[r])
@@ -105,7 +109,7 @@ def _funnel_scan(a, in_ptr, in_idx, out_ptr, out_idx, ts, usd, channel, ttype, a
                             continue
                         if ts[r] > t_last + out_us:
                             break
-                        if _is_out(r, dep_areas, area, channel, ttype, dst, src_cc, dst_cc, acct_area, cash, wd):
+                        if _is_out(r, dep_areas, area, channel, ttype, src, dst, src_cc, dst_cc, acct_area, cash, wd):
                             o_ev[p] = r
                             p += 1
                     o_hi[h] = p
@@ -119,7 +123,7 @@ def _funnel_scan(a, in_ptr, in_idx, out_ptr, out_idx, ts, usd, channel, ttype, a
 
 
 @pnjit
-def _funnel_kernel(eligible, in_ptr, in_idx, out_ptr, out_idx, ts, usd, channel, ttype, area, dst, src_cc, dst_cc,
+def _funnel_kernel(eligible, in_ptr, in_idx, out_ptr, out_idx, ts, usd, channel, ttype, area, src, dst, src_cc, dst_cc,
                    acct_area, window_us, min_areas, min_cash, out_us, min_ratio, cash, dep, wd):
     n_a = len(eligible)
     nh = np.zeros(n_a, dtype=np.int64)
@@ -127,14 +131,14 @@ def _funnel_kernel(eligible, in_ptr, in_idx, out_ptr, out_idx, ts, usd, channel,
     dummy = alloc_outputs(0, 0)
     for a in prange(n_a):
         if eligible[a] and in_ptr[a + 1] - in_ptr[a] >= min_areas:
-            nh[a], ne[a] = _funnel_scan(a, in_ptr, in_idx, out_ptr, out_idx, ts, usd, channel, ttype, area, dst,
+            nh[a], ne[a] = _funnel_scan(a, in_ptr, in_idx, out_ptr, out_idx, ts, usd, channel, ttype, area, src, dst,
                                         src_cc, dst_cc, acct_area, window_us, min_areas, min_cash, out_us, min_ratio, cash, dep,
                                         wd, False, dummy, 0, 0)
     ho, eo = offsets(nh), offsets(ne)
     out = alloc_outputs(ho[-1], eo[-1])
     for a in prange(n_a):
         if nh[a]:
-            _funnel_scan(a, in_ptr, in_idx, out_ptr, out_idx, ts, usd, channel, ttype, area, dst, src_cc, dst_cc,
+            _funnel_scan(a, in_ptr, in_idx, out_ptr, out_idx, ts, usd, channel, ttype, area, src, dst, src_cc, dst_cc,
                          acct_area, window_us, min_areas, min_cash, out_us, min_ratio, cash, dep, wd, True, out, ho[a], eo[a])
     return out
 
@@ -148,7 +152,8 @@ def eligible_accounts(ledger: Ledger, excluded_types: tuple[str, ...]) -> np.nda
 def detect_funnel(ledger: Ledger, cfg: FunnelConfig) -> list[Hits]:
     out = _funnel_kernel(
         eligible_accounts(ledger, cfg.excluded_account_types), ledger.in_ptr, ledger.in_idx, ledger.out_ptr, ledger.out_idx,
-        ledger.ts, ledger.usd, ledger.channel, ledger.ttype, ledger.area, ledger.dst, ledger.src_cc, ledger.dst_cc,
+        ledger.ts, ledger.usd, ledger.channel, ledger.ttype, ledger.area, ledger.src, ledger.dst, ledger.src_cc,
+        ledger.dst_cc,
         ledger.acct_area, int(cfg.window_days * 24 * HOUR_US), int(cfg.min_areas), float(cfg.min_cash_in_usd),
         int(cfg.out_window_hours * HOUR_US), float(cfg.min_out_ratio), CASH, DEPOSIT, WITHDRAWAL,
     )

@@ -6,9 +6,10 @@ someone else's account) is looked at across all their accounts, branches and ban
 * ``structuring.daily``: on one UTC business day, at least ``min_daily_deposits`` cash deposits,
   each at most the CTR threshold (so none is reportable alone), add up to MORE than it.
 * ``structuring.window``: within ``window_days``, deposits inside the band just below the
-  threshold add up to more than it, and make up at least ``min_band_share`` of the person's
-  sub-threshold cash deposits in the window (a cash business that sometimes lands near the
-  threshold does not; a structurer does). Days already reported by the daily rule are not repeated.
+  threshold add up to more than it, and make up at least ``min_band_share`` of all the person's
+  cash deposits in the window (a cash business that sometimes lands near the threshold, or that
+  deposits above it and files CTRs, does not; a structurer does). Days already reported by the
+  daily rule are not repeated.
 * ``structuring.targeting_order``: the daily rule with a geographic targeting order's lowered
   threshold, on the deposits made in the order's areas.
 * ``structuring.smurfing`` (per account): at least ``smurfing_min_conductors`` distinct third
@@ -61,7 +62,7 @@ def _keep(r, channel, ttype, usd, area, thr, area_ok, cash, dep, dst, acct_ok):
 @njit
 def _gather_person(p, owner_ptr, in_ptr, in_idx, cp_ptr, cp_idx, ts, channel, ttype, usd, area, thr, area_ok,
                    cash, dep, dst, acct_ok):
-    """The person's sub-threshold cash deposits (own accounts + conducted for others), by time."""
+    """The person's cash deposits of at most ``thr`` (own accounts + conducted for others), by time."""
     n = 0
     for a in range(owner_ptr[p], owner_ptr[p + 1]):
         for k in range(in_ptr[a], in_ptr[a + 1]):
@@ -142,18 +143,21 @@ def _daily_scan(p, rows, ts, usd, dst, area, thr, min_n, write, out, hpos, epos)
 def _window_scan(p, rows, ts, usd, dst, thr, band_lo, window_us, min_band, min_share, min_daily, write, out, hpos,
                  epos):
     o_subj, o_t0, o_t1, o_val, o_lo, o_hi, o_ev = out
-    n = len(rows)
+    n = len(rows)  # every cash deposit of the person; the band and the daily rule use those <= thr
     # rows of days the daily rule reports: a window made only of those is not repeated
     daily = np.zeros(n, dtype=np.bool_)
     i = 0
     while i < n:
         d = ts[rows[i]] // DAY_US
-        j, total = i, 0.0
+        j, total, cnt = i, 0.0, 0
         while j < n and ts[rows[j]] // DAY_US == d:
-            total += usd[rows[j]]
+            if usd[rows[j]] <= thr:
+                total += usd[rows[j]]
+                cnt += 1
             j += 1
-        if j - i >= min_daily and total > thr:
-            daily[i:j] = True
+        if cnt >= min_daily and total > thr:
+            for q in range(i, j):
+                daily[q] = usd[rows[q]] <= thr
         i = j
     # prefix counts so every window is O(1): band rows, their sum, band rows not already reported
     cb = np.zeros(n + 1, dtype=np.int64)
@@ -161,18 +165,18 @@ def _window_scan(p, rows, ts, usd, dst, thr, band_lo, window_us, min_band, min_s
     cf = np.zeros(n + 1, dtype=np.int64)
     next_band = np.full(n + 1, n, dtype=np.int64)
     for q in range(n):
-        inband = usd[rows[q]] >= band_lo
+        inband = band_lo <= usd[rows[q]] <= thr
         cb[q + 1] = cb[q] + inband
         sb[q + 1] = sb[q] + (usd[rows[q]] if inband else 0.0)
         cf[q + 1] = cf[q] + (inband and not daily[q])
     for q in range(n - 1, -1, -1):
-        next_band[q] = q if usd[rows[q]] >= band_lo else next_band[q + 1]
+        next_band[q] = q if band_lo <= usd[rows[q]] <= thr else next_band[q + 1]
     nh, ne, s, e = 0, 0, 0, 0
     while e < n:
         t_end = ts[rows[e]]
         while ts[rows[s]] < t_end - window_us:
             s += 1
-        if usd[rows[e]] < band_lo:
+        if not band_lo <= usd[rows[e]] <= thr:
             e += 1
             continue
         nb, bsum, first_band = cb[e + 1] - cb[s], sb[e + 1] - sb[s], next_band[s]
@@ -193,7 +197,7 @@ def _window_scan(p, rows, ts, usd, dst, thr, band_lo, window_us, min_band, min_s
                 o_lo[h] = epos + ne
                 k = 0
                 for q in range(s, e + 1):
-                    if usd[rows[q]] >= band_lo:
+                    if band_lo <= usd[rows[q]] <= thr:
                         o_ev[epos + ne + k] = rows[q]
                         k += 1
                 o_hi[h] = epos + ne + k
@@ -216,10 +220,11 @@ def _persons_kernel(rule, owned, owner_ptr, in_ptr, in_idx, cp_ptr, cp_idx, ts, 
     nh = np.zeros(n_p, dtype=np.int64)
     ne = np.zeros(n_p, dtype=np.int64)
     dummy = alloc_outputs(0, 0)
+    gthr = thr if rule == 0 else np.inf  # the window rule also sees reportable deposits (its denominator)
     for p in prange(n_p):
         if not owned[p]:
             continue
-        rows = _gather_person(p, owner_ptr, in_ptr, in_idx, cp_ptr, cp_idx, ts, channel, ttype, usd, area, thr,
+        rows = _gather_person(p, owner_ptr, in_ptr, in_idx, cp_ptr, cp_idx, ts, channel, ttype, usd, area, gthr,
                               area_ok, cash, dep, dst, acct_ok)
         if len(rows) < 2:
             continue
@@ -233,7 +238,7 @@ def _persons_kernel(rule, owned, owner_ptr, in_ptr, in_idx, cp_ptr, cp_idx, ts, 
     for p in prange(n_p):
         if nh[p] == 0:
             continue
-        rows = _gather_person(p, owner_ptr, in_ptr, in_idx, cp_ptr, cp_idx, ts, channel, ttype, usd, area, thr,
+        rows = _gather_person(p, owner_ptr, in_ptr, in_idx, cp_ptr, cp_idx, ts, channel, ttype, usd, area, gthr,
                               area_ok, cash, dep, dst, acct_ok)
         if rule == 0:
             _daily_scan(p, rows, ts, usd, dst, area, thr, min_daily, True, out, ho[p], eo[p])
