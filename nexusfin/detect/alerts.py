@@ -189,7 +189,7 @@ def hits_to_alerts(ledger: Ledger, hits: Hits, params: dict, config_version: str
         if is_path and len(ev_rows):
             n_path = int(hits.path_n[h]) if hits.path_n is not None else len(ev_rows)
             path = [str(ledger.account_ids[a]) for a in _path_nodes(ledger, ev_rows[:n_path])]
-        out["alert_id"].append(_alert_id(rule, f"{hits.subject_kind}:{subj}:{account_id}", ids))
+        out["alert_id"].append(_alert_id(rule, f"{hits.subject_kind}:{party}:{account_id}", ids))
         out["detector"].append(FAMILY_OF_RULE[rule])
         out["rule"].append(rule)
         out["params"].append(params_json)

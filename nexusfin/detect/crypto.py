@@ -139,16 +139,26 @@ def wallet_accounts(ledger: Ledger) -> np.ndarray:
     return ledger.owned_accounts & (ledger.acct_chain >= 0) & ((ledger.acct_tags & SERVICE) == 0)
 
 
-def peel_chains(ledger: Ledger, cfg: CryptoConfig) -> Hits:
-    rule = "crypto.peel_chain"
-    # links are computed at every self-custody wallet the ledger holds (a chain may cross partitions)
-    el = (ledger.acct_chain >= 0) & ((ledger.acct_tags & SERVICE) == 0)
+def peel_links(ledger: Ledger, cfg: CryptoConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(in-row, remainder out-row, peel out-row) at every self-custody wallet of the ledger."""
+    el = (ledger.acct_chain >= 0) & ((ledger.acct_tags & SERVICE) == 0) & ledger.owned_accounts
     succ, peel = _peel_links(el, ledger.in_ptr, ledger.in_idx, ledger.out_ptr, ledger.out_idx, ledger.ts, ledger.usd,
                              ledger.channel, ledger.dst, ledger.acct_tags, int(cfg.peel_link_hours * HOUR_US),
                              float(cfg.peel_max_fraction), float(cfg.peel_min_remainder), float(cfg.min_amount_usd),
                              CRYPTO, SERVICE)
+    e = np.flatnonzero(succ >= 0)
+    return e, succ[e], peel[e]
+
+
+def peel_chains(ledger: Ledger, cfg: CryptoConfig, links=None) -> Hits:
+    """Walk peel links into chains (links may come from several partitions' ledgers)."""
+    rule = "crypto.peel_chain"
+    e, f, g = peel_links(ledger, cfg) if links is None else links
+    succ = np.full(ledger.n_rows, -1, dtype=np.int64)
+    peel = np.full(ledger.n_rows, -1, dtype=np.int64)
+    succ[e], peel[e] = f, g
     paths, peels = _walk_peels(succ, peel, int(cfg.peel_min_hops), 64)
-    keep = [i for i, p in enumerate(paths) if ledger.owned_accounts[ledger.dst[p[0]]]]
+    keep = list(range(len(paths)))
     if not keep:
         return Hits.empty(rule, SUBJECT_ACCOUNT, PEEL_VALUES)
     subj, t0, t1, vals, ev, path_n = [], [], [], [], [], []
@@ -419,12 +429,22 @@ def _ramp(ledger: Ledger, cfg: CryptoConfig, mode: int) -> Hits:
     return Hits.from_arrays("crypto.on_ramp", SUBJECT_ACCOUNT, out, ON_RAMP_VALUES)
 
 
-def detect_crypto(ledger: Ledger, cfg: CryptoConfig) -> list[Hits]:
+GRAPH_RULES = ("crypto.peel_chain", "crypto.mixer_exposure", "crypto.bridge_exposure")
+
+
+def account_rules(ledger: Ledger, cfg: CryptoConfig) -> list[Hits]:
+    """Rules a partition answers alone: chain hopping (per person), on-ramp and cash-out (per account)."""
+    return [chain_hops(ledger, cfg), _ramp(ledger, cfg, 0), _ramp(ledger, cfg, 1)]
+
+
+def graph_rules(ledger: Ledger, cfg: CryptoConfig, peel=None) -> list[Hits]:
+    """Rules that follow money across wallets: peel chains and mixer/bridge exposure."""
     return [
-        peel_chains(ledger, cfg),
+        peel_chains(ledger, cfg, peel),
         _exposure_hits(ledger, cfg, TAG_MIXER, "crypto.mixer_exposure"),
         _exposure_hits(ledger, cfg, TAG_BRIDGE, "crypto.bridge_exposure"),
-        chain_hops(ledger, cfg),
-        _ramp(ledger, cfg, 0),
-        _ramp(ledger, cfg, 1),
     ]
+
+
+def detect_crypto(ledger: Ledger, cfg: CryptoConfig) -> list[Hits]:
+    return graph_rules(ledger, cfg) + account_rules(ledger, cfg)

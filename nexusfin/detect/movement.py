@@ -443,7 +443,30 @@ def _scatter_gather(ledger: Ledger, p_in: np.ndarray, p_out: np.ndarray, min_k: 
                 SG_VALUES, ev_hi - lengths, ev_hi, np.concatenate(paths).astype(np.int32))
 
 
-def detect_movement(ledger: Ledger, cfg: MovementConfig) -> list[Hits]:
+def link_rules(ledger: Ledger, links: tuple[np.ndarray, np.ndarray], cfg: MovementConfig) -> list[Hits]:
+    """Chains, cycles and scatter-gather from links (in-row -> its first qualifying out-row).
+
+    Links are computed per account, so partitions only exchange them; this step is global."""
+    li, lo_ = links
+    eligible = eligible_accounts(ledger, cfg.excluded_account_types) | ~ledger.owned_accounts
+    succ = _first_links(li, lo_, ledger.n_rows)
+    chains, cycles = _walk_chains(succ, ledger.src, ledger.dst, ledger.ts, ledger.usd, int(cfg.chain_min_links),
+                                  int(cfg.chain_max_links), int(cfg.cycle_min_length))
+    # a cycle must close at an account we monitor for movement (not e.g. an exchange's own account,
+    # where a customer's sale and later re-purchase look like money going round)
+    cycles = [c for c in cycles if eligible[ledger.src[c[0]]]]
+    return [
+        _paths_to_hits("movement.chain", list(chains), ledger, False, CHAIN_VALUES),
+        _paths_to_hits("movement.cycle", cycles, ledger, True, CYCLE_VALUES),
+        _scatter_gather(ledger, li, lo_, int(cfg.scatter_gather_min_intermediaries)),
+    ]
+
+
+LINK_RULES = ("movement.chain", "movement.cycle", "movement.scatter_gather")
+
+
+def account_rules(ledger: Ledger, cfg: MovementConfig) -> tuple[list[Hits], tuple[np.ndarray, np.ndarray]]:
+    """Per-account rules (pass-through, fans) and the links of this ledger's accounts."""
     eligible = eligible_accounts(ledger, cfg.excluded_account_types)
     link_h = max(cfg.chain_link_hours, cfg.pass_through_hours)
     row_ok = moved_rows(ledger, cfg.fiat_only, cfg.excluded_txn_types)
@@ -454,20 +477,19 @@ def detect_movement(ledger: Ledger, cfg: MovementConfig) -> list[Hits]:
     short = delay <= int(round(cfg.pass_through_hours * HOUR_US))
     pt = _pass_through_hits(p_in[short], p_out[short], ledger.dst, ledger.ts, ledger.usd,
                             int(cfg.pass_through_hours * HOUR_US))
-    hits = [Hits.from_arrays("movement.pass_through", SUBJECT_ACCOUNT, pt, PASS_VALUES)]
+    hits = [
+        Hits.from_arrays("movement.pass_through", SUBJECT_ACCOUNT, pt, PASS_VALUES),
+        Hits.from_arrays("movement.fan_in", SUBJECT_ACCOUNT, _fan(ledger, cfg, 0, eligible, row_ok), FAN_IN_VALUES),
+        Hits.from_arrays("movement.fan_out", SUBJECT_ACCOUNT, _fan(ledger, cfg, 1, eligible, row_ok), FAN_OUT_VALUES),
+        Hits.from_arrays("movement.gather_scatter", SUBJECT_ACCOUNT, _fan(ledger, cfg, 2, eligible, row_ok),
+                         GS_VALUES),
+    ]
     link_ok = delay <= int(round(cfg.chain_link_hours * HOUR_US))
-    succ = _first_links(p_in[link_ok], p_out[link_ok], ledger.n_rows)
-    chains, cycles = _walk_chains(succ, ledger.src, ledger.dst, ledger.ts, ledger.usd, int(cfg.chain_min_links),
-                                  int(cfg.chain_max_links), int(cfg.cycle_min_length))
-    hits.append(_paths_to_hits("movement.chain", list(chains), ledger, False, CHAIN_VALUES))
-    # a cycle must close at an account we monitor for movement (not e.g. an exchange's own account,
-    # where a customer's sale and later re-purchase look like money going round)
-    cycles = [c for c in cycles if eligible[ledger.src[c[0]]]]
-    hits.append(_paths_to_hits("movement.cycle", cycles, ledger, True, CYCLE_VALUES))
-    hits.append(Hits.from_arrays("movement.fan_in", SUBJECT_ACCOUNT, _fan(ledger, cfg, 0, eligible, row_ok), FAN_IN_VALUES))
-    hits.append(Hits.from_arrays("movement.fan_out", SUBJECT_ACCOUNT, _fan(ledger, cfg, 1, eligible, row_ok), FAN_OUT_VALUES))
-    hits.append(Hits.from_arrays("movement.gather_scatter", SUBJECT_ACCOUNT, _fan(ledger, cfg, 2, eligible, row_ok), GS_VALUES))
     li, lo_ = p_in[link_ok], p_out[link_ok]
     first = np.r_[True, li[1:] != li[:-1]] if len(li) else np.zeros(0, dtype=bool)  # first link per in-row
-    hits.append(_scatter_gather(ledger, li[first], lo_[first], int(cfg.scatter_gather_min_intermediaries)))
-    return hits
+    return hits, (li[first].astype(np.int64), lo_[first].astype(np.int64))
+
+
+def detect_movement(ledger: Ledger, cfg: MovementConfig) -> list[Hits]:
+    hits, links = account_rules(ledger, cfg)
+    return hits + link_rules(ledger, links, cfg)
