@@ -15,13 +15,14 @@ later run on a distributed engine unchanged.
 from __future__ import annotations
 
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
 
 from nexusfin.contracts import contract, vocabulary
-from nexusfin.detect._numba import njit
+from nexusfin.detect._numba import njit, pnjit, prange
 
 __all__ = [
     "CHANNELS",
@@ -128,8 +129,13 @@ def _partition_of(ids: pl.Series, n: int) -> np.ndarray:
     return np.array([zlib.crc32(s.encode()) % n for s in ids.to_list()], dtype=np.int32)
 
 
-def _codes(values: pl.Series, categories: pl.Series, what: str) -> np.ndarray:
+def _codes(values: pl.Series, categories: pl.Series | _StringIndex, what: str) -> np.ndarray:
     """int32 codes of ``values`` in ``categories`` (null -> -1); unknown values are an error."""
+    index = categories if isinstance(categories, _StringIndex) else _StringIndex(categories)
+    codes = index.codes(values)
+    if codes is not None:
+        return codes
+    categories = index.categories
     enum = pl.Enum(categories)
     try:
         coded = values.cast(enum)
@@ -144,6 +150,174 @@ def _codes(values: pl.Series, categories: pl.Series, what: str) -> np.ndarray:
 
 def _small_codes(values: pl.Series, vocab: tuple[str, ...], what: str, dtype) -> np.ndarray:
     return _codes(values, pl.Series(vocab, dtype=pl.String), what).astype(dtype)
+
+
+# -- string -> code lookups ------------------------------------------------------------------------
+# Coding 10M account-id strings through a polars Enum cast took seconds; a hash table probed by a
+# parallel kernel straight over Arrow's string-view buffers (ids of up to 12 bytes sit inline in
+# the 16-byte view, so most lookups never leave it) takes a fraction of that. Same codes: a value's
+# code is its position in the categories; anything the table does not know falls back to the
+# polars path above, which reports it.
+class _StringIndex:
+    """Open-addressing hash table over a Series of distinct strings (code = position)."""
+
+    def __init__(self, categories: pl.Series):
+        self.categories = categories.cast(pl.String) if categories.dtype != pl.String else categories
+        self._views = _string_views(self.categories)
+        if self._views is None or self.categories.null_count():
+            self._table = None
+        else:
+            self._table = _build_table(*self._views[:4])
+
+    def codes(self, values: pl.Series) -> np.ndarray | None:
+        """int32 codes (null -> -1), or None if some value is unknown (or the fast path is unavailable)."""
+        if self._table is None:
+            return None
+        if values.dtype != pl.String:
+            if values.dtype != pl.Null and not isinstance(values.dtype, (pl.Categorical, pl.Enum)):
+                return None
+            values = values.cast(pl.String)
+        if len(values) == 0:
+            return np.zeros(0, dtype=np.int32)
+        if values.null_count() == len(values):
+            return np.full(len(values), -1, dtype=np.int32)
+        views = _string_views(values)
+        if views is None:
+            return None
+        out, n_unknown = _probe(self._table, *self._views[:4], *views)
+        return None if n_unknown else out
+
+
+def _string_views(series: pl.Series):
+    """The views of a String Series, as one chunk (rechunking copies the 16-byte views only)."""
+    import pyarrow as pa
+
+    arr = series.rechunk().to_arrow(compat_level=pl.CompatLevel.newest())
+    if isinstance(arr, pa.ChunkedArray):
+        if arr.num_chunks != 1:
+            return None
+        arr = arr.chunk(0)
+    if not pa.types.is_string_view(arr.type):
+        return None
+    return _views_of(arr)
+
+
+def _views_of(arr):
+    """(int32 view words, view bytes, long-string bytes, buffer starts, validity) of a string-view array."""
+    n, off = len(arr), arr.offset
+    bufs = arr.buffers()
+    if n == 0 or bufs[1] is None:
+        return np.zeros(0, np.int32), np.zeros(0, np.uint8), np.zeros(1, np.uint8), np.zeros(1, np.int64), \
+            np.zeros(0, np.bool_)
+    raw = np.frombuffer(bufs[1], dtype=np.uint8)[16 * off : 16 * (off + n)]
+    words = raw.view(np.int32)
+    data_bufs = [np.frombuffer(b, dtype=np.uint8) for b in bufs[2:] if b is not None]
+    sizes = np.array([len(b) for b in data_bufs], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if len(sizes) else np.zeros(1, np.int64)
+    data = np.concatenate(data_bufs) if len(data_bufs) > 1 else (data_bufs[0] if data_bufs else np.zeros(1, np.uint8))
+    if bufs[0] is None or arr.null_count == 0:
+        valid = np.ones(0, dtype=np.bool_)  # empty: every value is valid
+    else:
+        bits = np.unpackbits(np.frombuffer(bufs[0], dtype=np.uint8), bitorder="little")
+        valid = bits[off : off + n].astype(np.bool_)
+    if arr.null_count == n:
+        valid = np.zeros(n, dtype=np.bool_)
+    return words, raw, data, starts, valid
+
+
+@njit
+def _fmix(h):
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xFF51AFD7ED558CCD)
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xC4CEB9FE1A85EC53)
+    h ^= h >> np.uint64(33)
+    return h
+
+
+@njit
+def _str_key(words, raw, data, starts, i):
+    """(length, a, b, hash) of string ``i``: a string of up to 12 bytes is its zero-padded bytes
+    (a, b); a longer one is (4-byte prefix, 0) and its hash covers every byte."""
+    n = np.int64(words[4 * i])
+    if n <= 12:
+        w0 = np.int64(words[4 * i + 1]) & 0xFFFFFFFF
+        w1 = np.int64(words[4 * i + 2]) & 0xFFFFFFFF
+        w2 = np.int64(words[4 * i + 3]) & 0xFFFFFFFF
+        if n < 4:  # views need not zero the bytes past the string: do it here
+            w0 &= (np.int64(1) << (8 * n)) - 1
+        if n < 8:
+            w1 &= (np.int64(1) << (8 * max(n - 4, 0))) - 1
+        if n < 12:
+            w2 &= (np.int64(1) << (8 * max(n - 8, 0))) - 1
+        a = w0 | (w1 << 32)
+        b = w2 | (n << 32)
+        h = _fmix(np.uint64(a) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(b))
+    else:
+        a = np.int64(words[4 * i + 1]) & 0xFFFFFFFF
+        b = n << 32
+        h = np.uint64(14695981039346656037)
+        base = starts[words[4 * i + 2]] + np.int64(words[4 * i + 3] & 0x7FFFFFFF)
+        for k in range(n):
+            h = (h ^ np.uint64(data[base + k])) * np.uint64(1099511628211)
+        h = _fmix(h)
+    return n, a, b, h
+
+
+@njit
+def _long_eq(aw, ad, ast, i, bw, bd, bst, j, n):
+    pa = ast[aw[4 * i + 2]] + np.int64(aw[4 * i + 3] & 0x7FFFFFFF)
+    pb = bst[bw[4 * j + 2]] + np.int64(bw[4 * j + 3] & 0x7FFFFFFF)
+    for k in range(n):  # noqa: SIM110 (a generator does not compile in numba)
+        if ad[pa + k] != bd[pb + k]:
+            return False
+    return True
+
+
+@njit
+def _build_table(words, raw, data, starts):
+    """Slots of 4 int64 (code, a, b, spare): a probe usually touches one cache line and, for
+    strings of up to 12 bytes, never the categories themselves."""
+    n = len(words) // 4
+    size = 16
+    while size < 2 * n:
+        size *= 2
+    table = np.full((size, 4), -1, dtype=np.int64)
+    mask = np.uint64(size - 1)
+    for i in range(n):
+        _, a, b, h = _str_key(words, raw, data, starts, i)
+        p = h & mask
+        while table[p, 0] >= 0:
+            p = (p + np.uint64(1)) & mask
+        table[p, 0], table[p, 1], table[p, 2] = i, a, b
+    return table
+
+
+@pnjit
+def _probe(table, cw, cr, cd, cst, words, raw, data, starts, valid):
+    n_rows = len(words) // 4
+    out = np.empty(n_rows, dtype=np.int32)
+    mask = np.uint64(len(table) - 1)
+    all_valid = len(valid) == 0
+    unknown = 0
+    for i in prange(n_rows):
+        if not all_valid and not valid[i]:
+            out[i] = -1
+            continue
+        n, a, b, h = _str_key(words, raw, data, starts, i)
+        p = h & mask
+        code = -2
+        while table[p, 0] >= 0:
+            if table[p, 1] == a and table[p, 2] == b:
+                c = table[p, 0]
+                if n <= 12 or _long_eq(cw, cd, cst, c, words, data, starts, i, n):
+                    code = c
+                    break
+            p = (p + np.uint64(1)) & mask
+        out[i] = code
+        if code == -2:
+            unknown += 1
+    return out, unknown
 
 
 def build_ledger(
@@ -194,7 +368,8 @@ def build_ledger(
     )
     acc = acc.sort("owner_party_id", "account_id")
     account_ids = acc.get_column("account_id")
-    acct_owner = _codes(acc.get_column("owner_party_id"), parties, "owner_party_id")
+    party_index = _StringIndex(parties)
+    acct_owner = _codes(acc.get_column("owner_party_id"), party_index, "owner_party_id")
     owner_ptr = np.zeros(len(parties) + 1, dtype=np.int64)
     np.add.at(owner_ptr, acct_owner + 1, 1)
     owner_ptr = np.cumsum(owner_ptr)
@@ -214,9 +389,10 @@ def build_ledger(
     tags[acct_type == ACCOUNT_TYPES.index("exchange")] |= TAG_EXCHANGE
 
     # partition filter: keep every row touching an owned party (as owner of either side or conductor)
-    src = _codes(tx.get_column("src_account"), account_ids, "src_account")
-    dst = _codes(tx.get_column("dst_account"), account_ids, "dst_account")
-    cond = _codes(tx.get_column("conducted_by"), parties, "conducted_by")
+    account_index = _StringIndex(account_ids)
+    src = _codes(tx.get_column("src_account"), account_index, "src_account")
+    dst = _codes(tx.get_column("dst_account"), account_index, "dst_account")
+    cond = _codes(tx.get_column("conducted_by"), party_index, "conducted_by")
     owned_parties = _partition_of(parties, part_n) == part_i
     if part_n > 1:
         keep = (
@@ -227,13 +403,20 @@ def build_ledger(
         tx = tx.filter(pl.Series(keep))
         src, dst, cond = src[keep], dst[keep], cond[keep]
 
-    area_str = tx.get_column("location").str.split_exact(":", 1).struct.field("field_0")
+    # areas: split only the rows that have a location (cash), not the whole column
+    location = tx.get_column("location")
+    has_loc = location.is_not_null()
+    area_str = location.filter(has_loc).str.split_exact(":", 1).struct.field("field_0")
     home_area = acc.get_column("home_location").str.split_exact(":", 1).struct.field("field_0")
     areas = pl.concat([area_str, home_area]).drop_nulls().unique().sort()
+    area = np.full(len(location), -1, dtype=np.int32)
+    area[has_loc.to_numpy()] = _codes(area_str, areas, "location area")
     n_acc = len(acc)
     ts = tx.get_column("ts").dt.cast_time_unit("us").to_physical().to_numpy()
-    out_ptr, out_idx = _csr(src, ts, n_acc)
-    in_ptr, in_idx = _csr(dst, ts, n_acc)
+    with ThreadPoolExecutor(2) as pool:  # the kernels release the GIL: both indexes at once
+        out_csr = pool.submit(_csr, src, ts, n_acc)
+        in_ptr, in_idx = _csr(dst, ts, n_acc)
+        out_ptr, out_idx = out_csr.result()
     return Ledger(
         account_ids=account_ids.to_numpy(),
         party_ids=parties.to_numpy(),
@@ -252,7 +435,7 @@ def build_ledger(
         ttype=_small_codes(tx.get_column("txn_type"), TXN_TYPES, "txn_type", np.int8),
         src=src,
         dst=dst,
-        area=_codes(area_str, areas, "location area"),
+        area=area,
         cond=cond,
         src_cc=_small_codes(tx.get_column("src_country"), COUNTRIES, "src_country", np.int16),
         dst_cc=_small_codes(tx.get_column("dst_country"), COUNTRIES, "dst_country", np.int16),
@@ -276,6 +459,11 @@ def _csr(key: np.ndarray, ts: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.n
 @njit
 def _csr_kernel(key, ts, n_keys):
     n = len(key)
+    in_time_order = True  # rows already in time order (the usual case): every group comes out sorted
+    for i in range(1, n):
+        if ts[i] < ts[i - 1]:
+            in_time_order = False
+            break
     ptr = np.zeros(n_keys + 1, dtype=np.int64)
     for i in range(n):
         if key[i] >= 0:
@@ -289,6 +477,8 @@ def _csr_kernel(key, ts, n_keys):
         if k >= 0:
             idx[fill[k]] = i
             fill[k] += 1
+    if in_time_order:
+        return ptr, idx
     for k in range(n_keys):  # then time order within each key (usually already sorted)
         lo, hi = ptr[k], ptr[k + 1]
         sorted_ = True

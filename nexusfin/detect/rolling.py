@@ -46,7 +46,7 @@ def rolling_window_stats(ledger: Ledger, window_hours: float, side: str = "in"
         raise TypeError(f"window_hours must be a number, not {type(window_hours).__name__}")
     if not math.isfinite(window_hours) or window_hours < 0:
         raise ValueError(f"window_hours must be a finite number >= 0, not {window_hours}")
-    window_us = int(round(float(window_hours) * HOUR_US))
+    window_us = round(float(window_hours) * HOUR_US)
     count, total = _rolling_kernel(ptr, idx, ledger.ts, ledger.usd, np.int64(window_us))
     rows = idx.view()
     rows.flags.writeable = False
