@@ -29,8 +29,9 @@ class StructuringConfig:
     recordkeeping_threshold_usd: float
     window_days: float = 7
     min_daily_deposits: int = 2
-    min_band_deposits: int = 2
+    min_band_deposits: int = 3
     min_band_share: float = 0.5
+    max_above_share: float = 0.0
     smurfing_window_days: float = 7
     smurfing_min_conductors: int = 3
     smurfing_min_total_usd: float = 3000.0

@@ -8,8 +8,10 @@ someone else's account) is looked at across all their accounts, branches and ban
 * ``structuring.window``: within ``window_days``, deposits inside the band just below the
   threshold add up to more than it, and make up at least ``min_band_share`` of all the person's
   cash deposits in the window (a cash business that sometimes lands near the threshold, or that
-  deposits above it and files CTRs, does not; a structurer does). Days already reported by the
-  daily rule are not repeated.
+  deposits above it and files CTRs, does not; a structurer does), while deposits just ABOVE the
+  threshold (as far above as the band reaches below) are at most ``max_above_share`` of the band
+  deposits: a structurer avoids the threshold, a business whose amounts merely straddle it does
+  not. Days already reported by the daily rule are not repeated.
 * ``structuring.targeting_order``: the daily rule with a geographic targeting order's lowered
   threshold, on the deposits made in the order's areas.
 * ``structuring.smurfing`` (per account): at least ``smurfing_min_conductors`` distinct third
@@ -140,7 +142,8 @@ def _daily_scan(p, rows, ts, usd, dst, area, thr, min_n, write, out, hpos, epos)
 
 
 @njit
-def _window_scan(p, rows, ts, usd, dst, thr, band_lo, window_us, min_band, min_share, min_daily, write, out, hpos,
+def _window_scan(p, rows, ts, usd, dst, thr, band_lo, window_us, min_band, min_share, min_daily, max_above_share,
+                 write, out, hpos,
                  epos):
     o_subj, o_t0, o_t1, o_val, o_lo, o_hi, o_ev = out
     n = len(rows)  # every cash deposit of the person; the band and the daily rule use those <= thr
@@ -163,12 +166,14 @@ def _window_scan(p, rows, ts, usd, dst, thr, band_lo, window_us, min_band, min_s
     cb = np.zeros(n + 1, dtype=np.int64)
     sb = np.zeros(n + 1, dtype=np.float64)
     cf = np.zeros(n + 1, dtype=np.int64)
+    ca = np.zeros(n + 1, dtype=np.int64)  # deposits just ABOVE the threshold (as far above as the band is below)
     next_band = np.full(n + 1, n, dtype=np.int64)
     for q in range(n):
         inband = band_lo <= usd[rows[q]] <= thr
         cb[q + 1] = cb[q] + inband
         sb[q + 1] = sb[q] + (usd[rows[q]] if inband else 0.0)
         cf[q + 1] = cf[q] + (inband and not daily[q])
+        ca[q + 1] = ca[q] + (thr < usd[rows[q]] <= thr + (thr - band_lo))
     for q in range(n - 1, -1, -1):
         next_band[q] = q if band_lo <= usd[rows[q]] <= thr else next_band[q + 1]
     nh, ne, s, e = 0, 0, 0, 0
@@ -183,7 +188,8 @@ def _window_scan(p, rows, ts, usd, dst, thr, band_lo, window_us, min_band, min_s
         fresh = cf[e + 1] - cf[s] > 0
         share = nb / (e - s + 1)
         multi_day = ts[rows[first_band]] // DAY_US != t_end // DAY_US
-        if nb >= min_band and bsum > thr and share >= min_share and multi_day and fresh:
+        avoids = ca[e + 1] - ca[s] <= max_above_share * nb  # threshold avoidance: (almost) none just above
+        if nb >= min_band and bsum > thr and share >= min_share and multi_day and fresh and avoids:
             # extend to the longest window from the same start that still qualifies, report it once
             while e + 1 < n and ts[rows[e + 1]] - ts[rows[s]] <= window_us and \
                     (cb[e + 2] - cb[s]) / (e + 2 - s) >= min_share:
@@ -214,7 +220,8 @@ def _window_scan(p, rows, ts, usd, dst, thr, band_lo, window_us, min_band, min_s
 
 @pnjit
 def _persons_kernel(rule, owned, owner_ptr, in_ptr, in_idx, cp_ptr, cp_idx, ts, channel, ttype, usd, dst, area,
-                    thr, area_ok, band_lo, window_us, min_daily, min_band, min_share, cash, dep, acct_ok):
+                    thr, area_ok, band_lo, window_us, min_daily, min_band, min_share, cash, dep, acct_ok,
+                    max_above_share):
     """rule 0: daily aggregation; rule 1: multi-day band window."""
     n_p = len(owned)
     nh = np.zeros(n_p, dtype=np.int64)
@@ -232,7 +239,7 @@ def _persons_kernel(rule, owned, owner_ptr, in_ptr, in_idx, cp_ptr, cp_idx, ts, 
             nh[p], ne[p] = _daily_scan(p, rows, ts, usd, dst, area, thr, min_daily, False, dummy, 0, 0)
         else:
             nh[p], ne[p] = _window_scan(p, rows, ts, usd, dst, thr, band_lo, window_us, min_band, min_share,
-                                        min_daily, False, dummy, 0, 0)
+                                        min_daily, max_above_share, False, dummy, 0, 0)
     ho, eo = offsets(nh), offsets(ne)
     out = alloc_outputs(ho[-1], eo[-1])
     for p in prange(n_p):
@@ -243,7 +250,8 @@ def _persons_kernel(rule, owned, owner_ptr, in_ptr, in_idx, cp_ptr, cp_idx, ts, 
         if rule == 0:
             _daily_scan(p, rows, ts, usd, dst, area, thr, min_daily, True, out, ho[p], eo[p])
         else:
-            _window_scan(p, rows, ts, usd, dst, thr, band_lo, window_us, min_band, min_share, min_daily, True, out,
+            _window_scan(p, rows, ts, usd, dst, thr, band_lo, window_us, min_band, min_share, min_daily,
+                         max_above_share, True, out,
                          ho[p], eo[p])
     return out
 
@@ -338,7 +346,7 @@ def _person_rule(ledger: Ledger, cp, rule: int, thr: float, area_ok: np.ndarray,
         ledger.channel, ledger.ttype, ledger.usd, ledger.dst, ledger.area, float(thr), area_ok,
         float(cfg.band_low_usd), int(cfg.window_days * DAY_US), int(cfg.min_daily_deposits),
         int(cfg.min_band_deposits), float(cfg.min_band_share), CASH, DEPOSIT,
-        _aggregated_accounts(ledger, cfg),
+        _aggregated_accounts(ledger, cfg), float(cfg.max_above_share),
     )
 
 
