@@ -7,6 +7,7 @@ Heavy imports (the generator, importers, dagster) happen inside the commands so 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -154,7 +155,7 @@ def run(
 
     warehouse = warehouse or lake.parent / "warehouse.duckdb"
     with _progress() as progress:
-        task = progress.add_task("ingesting days", total=None)
+        task = progress.add_task("ingest + detect days", total=None)
         summary = run_pipeline(
             landing, lake, warehouse,
             start=date.fromisoformat(from_) if from_ else None,
@@ -176,10 +177,12 @@ def print_run_summary(summary) -> None:
         err_console.print("[yellow]no landing files matched:[/] nothing to ingest "
                           "(expected landing/transactions/transactions_YYYY-MM-DD.<parquet|csv|jsonl>)")
     table = Table(title="pipeline run")
-    for col in ("day", "rows read", "accepted", "quarantined", "checks passed", "failed", "warned", "status"):
+    for col in ("day", "rows read", "accepted", "quarantined", "alerts", "checks passed", "failed", "warned",
+                "status"):
         table.add_column(col, justify="left" if col in ("day", "status") else "right")
     for d in summary.days:
         table.add_row(d.day, f"{d.rows_read:,}", f"{d.rows_accepted:,}", f"{d.rows_quarantined:,}",
+                      f"{d.n_alerts:,}" if d.detected else "-",
                       str(d.checks_passed), str(len(d.checks_failed)), str(len(d.checks_warned)),
                       "[green]ok" if d.success else "[red]FAILED")
     console.print(table)
@@ -188,6 +191,13 @@ def print_run_summary(summary) -> None:
         f"rows read {totals[0]:,} = accepted {totals[1]:,} + quarantined {totals[2]:,}; "
         f"days ok {sum(d.success for d in summary.days)}/{len(summary.days)}"
     )
+    if any(d.detected for d in summary.days):
+        by_family: dict[str, int] = {}
+        for d in summary.days:
+            for fam, n in d.alerts.items():
+                by_family[fam] = by_family.get(fam, 0) + n
+        console.print(f"alerts published {summary.n_alerts:,}: "
+                      + ", ".join(f"{fam} {n:,}" for fam, n in by_family.items()))
     for d in summary.days:
         for name in d.checks_failed:
             err_console.print(f"[red]{d.day} blocking check failed:[/] {name}")
@@ -196,6 +206,118 @@ def print_run_summary(summary) -> None:
         if d.error:
             err_console.print(f"[red]{d.day}:[/] {d.error}")
     console.print(f"lake:      {summary.lake}\nwarehouse: {summary.warehouse}\ndagster:   {summary.dagster_home} (make dagster shows the runs)")
+
+
+def load_alerts(lake: Path):
+    """Every published detector alert in the lake (all families, all days)."""
+    import polars as pl
+
+    from nexusfin.detect import ALERTS
+
+    files = sorted(Path(lake).glob("detections/family=*/date=*/part-0.parquet"))
+    if not files:
+        return ALERTS.empty()
+    return pl.concat([ALERTS.conform(pl.read_parquet(f, hive_partitioning=False)) for f in files])
+
+
+def _fmt(value: object, column: str) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        if column in ("recall", "precision", "rate", "recall_any_rule"):
+            return f"{value:.0%}" if value in (0.0, 1.0) else f"{value:.1%}"
+        return f"{value:,.2f}"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if column == "rules" and not str(value).startswith("("):  # one rule a line: names never break
+        return str(value).replace(", ", "\n")
+    return str(value)
+
+
+def _frame_table(df, title: str, columns: list[tuple[str, str]]) -> Table:
+    """A rich table of the frame's columns that exist, in the given order (name, header)."""
+    import polars as pl
+
+    present = [(c, h) for c, h in columns if c in df.columns]
+    rows = [[_fmt(row[c], c) for c, _ in present] for row in df.iter_rows(named=True)]
+    table = Table(title=title)
+    for i, (c, h) in enumerate(present):
+        text = df.schema[c] == pl.String or c == "targeted"
+        # text columns keep their longest line (a rule or typology name) whole, up to 30 characters
+        widest = max((len(line) for r in rows for line in r[i].splitlines()), default=0)
+        table.add_column(h, justify="left" if text else "right", overflow="fold",
+                         min_width=min(widest, 30) if text else None)
+    for r in rows:
+        table.add_row(*r)
+    return table
+
+
+def print_evaluation(ev, out: Console | None = None) -> None:
+    """The evaluation tables: per typology, per rule, and per hard-negative population."""
+    out = out or console
+    out.print(_frame_table(ev.typologies, "detection vs ground truth, per typology", [
+        ("typology", "typology"), ("scenarios", "scenarios"), ("detected", "detected"), ("recall", "recall"),
+        ("alerts", "alerts"), ("precision", "precision"), ("recall_any_rule", "any rule"),
+        ("rules", "rules"),
+    ]))
+    out.print("recall: scenarios with an alert of the typology's own rules; any rule: of any rule; precision: "
+              "share of those rules' alerts that touch a suspicious scenario", style="dim")
+    out.print(_frame_table(ev.rules, "precision per rule", [
+        ("rule", "rule"), ("alerts", "alerts"), ("true_alerts", "true alerts"), ("precision", "precision"),
+    ]))
+    out.print(_frame_table(ev.hard_negatives, "alert rate on hard-negative populations (legitimate look-alikes)", [
+        ("kind", "population"), ("accounts", "accounts"), ("alerted", "alerted"), ("rate", "alert rate"),
+        ("rules", "rules that fired"),
+    ]))
+    out.print(f"{ev.n_alerts:,} alerts over {ev.days} day(s)"
+              + (f", {ev.n_accounts:,} accounts" if ev.n_accounts else ""))
+
+
+def evaluation_json(ev) -> dict:
+    return {
+        "n_alerts": ev.n_alerts, "n_accounts": ev.n_accounts, "days": ev.days,
+        "typologies": ev.typologies.to_dicts(), "rules": ev.rules.to_dicts(),
+        "hard_negatives": ev.hard_negatives.to_dicts(),
+    }
+
+
+@app.command()
+def evaluate(
+    truth: Annotated[Path, typer.Option(help="Ground truth: a data root or its truth/ folder.")],
+    lake: Annotated[
+        Path | None, typer.Option(help="Parquet lake holding detections/ (default: NEXUSFIN_LAKE or var/demo/lake).")
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the evaluation as JSON.")] = None,
+) -> None:
+    """Compare the lake's detector alerts (every family, every day) with ground truth: recall and
+    precision per typology, precision per rule, alert rate on the hard-negative populations."""
+    import polars as pl
+
+    from nexusfin.detect.evaluate import evaluate as run_evaluate
+
+    lake = lake or Path(os.environ.get("NEXUSFIN_LAKE", "var/demo/lake"))
+    truth_dir = truth if truth.name == "truth" else truth / "truth"
+    if not truth_dir.is_dir():
+        err_console.print(f"[red]no ground truth at {truth_dir}[/]")
+        raise typer.Exit(2)
+    alerts = load_alerts(lake)
+    if alerts.is_empty():
+        err_console.print(f"[yellow]no detector alerts under {lake / 'detections'}:[/] run the pipeline first "
+                          "(nexusfin run); every typology shows recall 0")
+    accounts = lake / "reference" / "accounts.parquet"
+    n_accounts = pl.scan_parquet(accounts).select(pl.len()).collect().item() if accounts.is_file() else None
+    try:
+        ev = run_evaluate(alerts, truth, n_accounts=n_accounts)
+    except FileNotFoundError as exc:
+        err_console.print(f"[red]evaluation failed:[/] {exc}")
+        raise typer.Exit(2) from exc
+    print_evaluation(ev)
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(evaluation_json(ev), indent=2, default=str) + "\n")
+        console.print(f"evaluation written to {json_out}")
 
 
 @app.command()

@@ -47,6 +47,14 @@ def refresh_stream_views(con: duckdb.DuckDBPyConnection, lake: Path) -> list[str
         glob = _quote(lake / folder / "date=*" / "part-0.parquet")
         con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({glob}, union_by_name = true)")
         created.append(name)
+    # detector alerts, one file per family and day (schemas/detector_alerts.yaml); the folder names
+    # are not read as columns (the file's `detector` and `detected_on` already say the same), and
+    # alerts a blocking check rejected (detections/_rejected/...) are outside the glob
+    if list((lake / "detections").glob("family=*/date=*/part-0.parquet")):
+        glob = _quote(lake / "detections" / "family=*" / "date=*" / "part-0.parquet")
+        con.execute("CREATE OR REPLACE VIEW detector_alerts AS SELECT * FROM "
+                    f"read_parquet({glob}, union_by_name = true, hive_partitioning = false)")
+        created.append("detector_alerts")
     return created
 
 

@@ -6,19 +6,21 @@ folder declares its assets with their quality checks.
 
 import dagster as dg
 
-from pipelines.jobs import daily_ingest_schedule, ingest_job, reference_job
+from pipelines.detections.assets import detection_assets
+from pipelines.jobs import daily_ingest_schedule, daily_job, detect_job, ingest_job, reference_job
 from pipelines.lake.assets import lake_transactions
 from pipelines.lake.sensors import build_landing_sensor
 from pipelines.reference.assets import reference_assets
-from pipelines.resources import NexusfinStorage
+from pipelines.resources import DetectorSettings, NexusfinStorage
 from pipelines.warehouse.assets import warehouse_reference, warehouse_transactions
 
-all_assets = [*reference_assets, lake_transactions, warehouse_reference, warehouse_transactions]
+all_assets = [*reference_assets, lake_transactions, warehouse_reference, warehouse_transactions, *detection_assets]
 
 defs = dg.Definitions(
     assets=all_assets,
-    jobs=[ingest_job, reference_job],
+    jobs=[daily_job, ingest_job, detect_job, reference_job],
     schedules=[daily_ingest_schedule],
-    sensors=[build_landing_sensor(ingest_job)],
-    resources={"storage": NexusfinStorage()},
+    # a new or re-delivered landing file: ingest its day and detect on it
+    sensors=[build_landing_sensor(daily_job)],
+    resources={"storage": NexusfinStorage(), "detectors": DetectorSettings()},
 )

@@ -37,3 +37,14 @@ class NexusfinStorage(dg.ConfigurableResource):
     @property
     def warehouse_path(self) -> Path:
         return Path(self.warehouse)
+
+
+class DetectorSettings(dg.ConfigurableResource):
+    """How the detection assets run: the detector configuration file (empty: the packaged
+    defaults, nexusfin/defaults/detectors.yaml), numba worker threads (0: every core) and the
+    alert-volume ceiling of the `alert_volume` check (alerts of one family and day per 1,000
+    accounts active in the lookback window)."""
+
+    config_path: str = _env("NEXUSFIN_DETECTORS", "")
+    numba_threads: int = int(_env("NEXUSFIN_NUMBA_THREADS", "0"))
+    max_alerts_per_1000_accounts: float = float(_env("NEXUSFIN_MAX_ALERTS_PER_1000_ACCOUNTS", "10"))

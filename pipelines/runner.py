@@ -1,7 +1,9 @@
 """Materialize the asset graph in-process through Dagster (used by `nexusfin run` and the demo).
 
-Reference snapshots first (one run), then one run per day partition; the runs land in a
-persistent Dagster instance so `make dagster` shows their history, checks and metadata.
+Reference snapshots first (one run), then one run per day partition, in day order: ingest, then
+every detector family (each day's detection reads the lake window ending on that day, so the days
+before it are already in), then the warehouse views. The runs land in a persistent Dagster
+instance so `make dagster` shows their history, checks and metadata.
 """
 
 from dataclasses import dataclass, field
@@ -12,7 +14,9 @@ import dagster as dg
 
 from nexusfin.layout import DataRoot
 from pipelines.definitions import all_assets
-from pipelines.resources import NexusfinStorage
+from pipelines.detections.assets import ASSET_FAMILY
+from pipelines.jobs import DAILY_SELECTION, INGEST_SELECTION, REFERENCE_SELECTION
+from pipelines.resources import DetectorSettings, NexusfinStorage
 
 
 @dataclass
@@ -26,6 +30,22 @@ class DayOutcome:
     checks_failed: list[str] = field(default_factory=list)
     checks_warned: list[str] = field(default_factory=list)
     error: str | None = None
+    # detections of the day (published alerts only: a family whose gate failed counts 0)
+    alerts: dict[str, int] = field(default_factory=dict)  # family -> alerts
+    alerts_by_rule: dict[str, int] = field(default_factory=dict)
+    detected: bool = False  # the detection assets ran (and wrote) for this day
+
+    @property
+    def n_alerts(self) -> int:
+        return sum(self.alerts.values())
+
+    @property
+    def detection_checks_failed(self) -> list[str]:
+        return [c for c in self.checks_failed if c.split(":", 1)[0] in ASSET_FAMILY]
+
+    @property
+    def detection_checks_warned(self) -> list[str]:
+        return [c for c in self.checks_warned if c.split(":", 1)[0] in ASSET_FAMILY]
 
 
 @dataclass
@@ -41,6 +61,18 @@ class RunSummary:
     @property
     def success(self) -> bool:
         return self.reference_ok and all(d.success for d in self.days)
+
+    @property
+    def n_alerts(self) -> int:
+        return sum(d.n_alerts for d in self.days)
+
+    @property
+    def alerts_by_rule(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for d in self.days:
+            for rule, n in d.alerts_by_rule.items():
+                out[rule] = out.get(rule, 0) + n
+        return dict(sorted(out.items()))
 
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -79,6 +111,23 @@ def _step_errors(result: dg.ExecuteInProcessResult) -> list[str]:
     return errors
 
 
+def _collect_alerts(result: dg.ExecuteInProcessResult, outcome: DayOutcome) -> None:
+    """Published alerts per family and rule from the detection assets' materialization metadata."""
+    for ev in result.get_asset_materialization_events():
+        mat = ev.step_materialization_data.materialization
+        family = ASSET_FAMILY.get(mat.asset_key.to_user_string())
+        if family is None:
+            continue
+        outcome.detected = True
+        md = mat.metadata
+        if not md["published"].value:
+            outcome.alerts[family] = 0
+            continue
+        outcome.alerts[family] = md["alerts"].value
+        for rule, n in md["alerts_by_rule"].value.items():
+            outcome.alerts_by_rule[rule] = outcome.alerts_by_rule.get(rule, 0) + n
+
+
 def run_pipeline(
     data_root: Path,
     lake: Path,
@@ -88,17 +137,19 @@ def run_pipeline(
     end: date | None = None,
     dagster_home: Path | None = None,
     on_day=None,
+    detect: bool = True,
 ) -> RunSummary:
+    """Reference snapshots, then each landing day (ingest, and with ``detect`` the detections)."""
     root = DataRoot(data_root)
     available = sorted(root.landing_days())
     days = [d for d in available if (start is None or d >= start) and (end is None or d <= end)]
     storage = NexusfinStorage(data_root=str(data_root), lake=str(lake), warehouse=str(warehouse))
     dagster_home = dagster_home or Path(lake).parent / "dagster_home"
     instance = _instance(dagster_home)
-    resources = {"storage": storage}
+    resources = {"storage": storage, "detectors": DetectorSettings()}
 
     ref = dg.materialize(
-        all_assets, selection=dg.AssetSelection.groups("reference") | dg.AssetSelection.assets("warehouse_reference"),
+        all_assets, selection=REFERENCE_SELECTION,
         resources=resources, instance=instance, raise_on_error=False, tags={"nexusfin/stage": "reference"},
         run_config=QUIET,
     )
@@ -109,9 +160,9 @@ def run_pipeline(
         return summary
     for i, day in enumerate(days):
         result = dg.materialize(
-            all_assets, selection=dg.AssetSelection.assets("lake_transactions", "warehouse_transactions"),
+            all_assets, selection=DAILY_SELECTION if detect else INGEST_SELECTION,
             partition_key=day.isoformat(), resources=resources, instance=instance, raise_on_error=False,
-            tags={"nexusfin/stage": "ingest"}, run_config=QUIET,
+            tags={"nexusfin/stage": "daily" if detect else "ingest"}, run_config=QUIET,
         )
         passed, failed, warned = _checks(result)
         outcome = DayOutcome(day=day.isoformat(), success=result.success and not failed,
@@ -121,6 +172,7 @@ def run_pipeline(
             outcome.rows_read = md["rows_read"].value
             outcome.rows_accepted = md["rows_accepted"].value
             outcome.rows_quarantined = md["rows_quarantined"].value
+        _collect_alerts(result, outcome)
         if not result.success:
             outcome.error = "; ".join(_step_errors(result)) or "run failed"
         summary.days.append(outcome)
