@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from nexusfin.detect._numba import set_threads
 from nexusfin.detect.alerts import ALERTS, alerts_frame
 from nexusfin.detect.config import DetectorConfig, load_detector_config
 from nexusfin.detect.hits import Hits
@@ -31,12 +32,15 @@ __all__ = [
     "Ledger",
     "LedgerInputError",
     "build_ledger",
+    "config_version",
     "detect",
+    "detect_alerts_partitioned",
     "detect_alerts",
     "detections_file",
     "load_detector_config",
     "lookback_days",
     "read_window",
+    "set_threads",
     "warm_up",
     "write_detections",
 ]

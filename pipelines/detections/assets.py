@@ -41,7 +41,7 @@ import pyarrow.parquet as pq
 from nexusfin import detect
 from nexusfin import warehouse as wh
 from nexusfin.contracts import ContractViolation, contract
-from nexusfin.detect._numba import set_threads
+from nexusfin.detect import set_threads
 from nexusfin.files import atomic_path
 from nexusfin.quality.gx_suites import (
     CRITICAL,
