@@ -15,8 +15,10 @@ later run on a distributed engine unchanged.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -34,6 +36,7 @@ __all__ = [
     "Ledger",
     "LedgerInputError",
     "build_ledger",
+    "build_ledger_from_parquet",
     "code_of",
 ]
 
@@ -333,20 +336,62 @@ def build_ledger(
     ``accounts`` the accounts contract; ``address_tags`` (optional) tags wallets as mixer, bridge,
     exchange or sanctioned. Every account a row names must be in ``accounts``.
     """
-    part_i, part_n = partition
-    if not (part_n >= 1 and 0 <= part_i < part_n):
-        raise LedgerInputError(f"partition must be (i, n) with 0 <= i < n, not {partition}")
+    part_i, part_n = _check_partition(partition)
     if isinstance(transactions, pl.LazyFrame):
         transactions = transactions.select(TRANSACTION_COLUMNS).collect()
     missing = [c for c in TRANSACTION_COLUMNS if c not in transactions.columns]
     if missing:
         raise LedgerInputError(f"transactions lack column(s) {missing}")
+    tx = transactions.select(TRANSACTION_COLUMNS)
+    return _build(tx.get_column, accounts, address_tags, part_i, part_n)
+
+
+def build_ledger_from_parquet(
+    files: str | Path | list[str | Path],
+    accounts: pl.DataFrame,
+    address_tags: pl.DataFrame | None = None,
+    *,
+    partition: tuple[int, int] = (0, 1),
+) -> Ledger:
+    """The ledger :func:`build_ledger` makes of ``pl.read_parquet(files)``, read one column at a
+    time: each string column is turned into codes and dropped before the next one is read, so the
+    whole table of strings is never in memory at once (only ``txn_id`` is kept)."""
+    part_i, part_n = _check_partition(partition)
+    paths = [str(f) for f in files] if isinstance(files, (list, tuple)) else [str(files)]
+    scan = pl.scan_parquet(paths)
+    names = scan.collect_schema().names()
+    missing = [c for c in TRANSACTION_COLUMNS if c not in names]
+    if missing:
+        raise LedgerInputError(f"transactions lack column(s) {missing}")
+    return _build(lambda name: scan.select(name).collect().to_series(), accounts, address_tags, part_i, part_n)
+
+
+def _check_partition(partition: tuple[int, int]) -> tuple[int, int]:
+    part_i, part_n = partition
+    if not (part_n >= 1 and 0 <= part_i < part_n):
+        raise LedgerInputError(f"partition must be (i, n) with 0 <= i < n, not {partition}")
+    return part_i, part_n
+
+
+def _owned_array(a: np.ndarray, dtype) -> np.ndarray:
+    """A C-contiguous, writeable array: kernels are compiled once per array type, and a read-only
+    view (what polars hands out for a single-chunk column) would be a second type, compiled again."""
+    a = np.ascontiguousarray(a, dtype=dtype)
+    return a if a.flags.writeable else a.copy()
+
+
+def _build(column: Callable[[str], pl.Series], accounts: pl.DataFrame, address_tags: pl.DataFrame | None,
+           part_i: int, part_n: int) -> Ledger:
+    """The ledger from a ``column(name) -> Series`` source; each column is fetched once, when needed."""
     for c in ("account_id", "owner_party_id", "account_type"):
         if c not in accounts.columns:
             raise LedgerInputError(f"accounts lack column {c!r}")
-    tx = transactions.select(TRANSACTION_COLUMNS)
-    if tx.get_column("amount_usd").null_count() or tx.get_column("ts").null_count():
+    usd_col, ts_col = column("amount_usd"), column("ts")
+    if usd_col.null_count() or ts_col.null_count():
         raise LedgerInputError("transactions have null ts or amount_usd")
+    usd = usd_col.to_numpy().astype(np.float64, copy=False)
+    ts = ts_col.dt.cast_time_unit("us").to_physical().to_numpy()
+    del usd_col, ts_col
 
     # parties: account owners and conductors; accounts ordered by owner so a person is one block
     acc = accounts.select(
@@ -361,8 +406,9 @@ def build_ledger(
     )
     if acc.get_column("account_id").is_duplicated().any():
         raise LedgerInputError("accounts has duplicate account_id values")
+    conducted_by = column("conducted_by")
     parties = (
-        pl.concat([acc.get_column("owner_party_id"), tx.get_column("conducted_by").drop_nulls()])
+        pl.concat([acc.get_column("owner_party_id"), conducted_by.drop_nulls()])
         .unique()
         .sort()
     )
@@ -390,29 +436,42 @@ def build_ledger(
 
     # partition filter: keep every row touching an owned party (as owner of either side or conductor)
     account_index = _StringIndex(account_ids)
-    src = _codes(tx.get_column("src_account"), account_index, "src_account")
-    dst = _codes(tx.get_column("dst_account"), account_index, "dst_account")
-    cond = _codes(tx.get_column("conducted_by"), party_index, "conducted_by")
+    src = _codes(column("src_account"), account_index, "src_account")
+    dst = _codes(column("dst_account"), account_index, "dst_account")
+    cond = _codes(conducted_by, party_index, "conducted_by")
+    del conducted_by, account_index, party_index
     owned_parties = _partition_of(parties, part_n) == part_i
+    keep = None
     if part_n > 1:
         keep = (
             ((src >= 0) & owned_parties[acct_owner[np.maximum(src, 0)]])
             | ((dst >= 0) & owned_parties[acct_owner[np.maximum(dst, 0)]])
             | ((cond >= 0) & owned_parties[np.maximum(cond, 0)])
         )
-        tx = tx.filter(pl.Series(keep))
-        src, dst, cond = src[keep], dst[keep], cond[keep]
+        src, dst, cond, ts, usd = src[keep], dst[keep], cond[keep], ts[keep], usd[keep]
+        keep_series = pl.Series(keep)
+
+    def kept(name: str) -> pl.Series:
+        values = column(name)
+        return values if keep is None else values.filter(keep_series)
 
     # areas: split only the rows that have a location (cash), not the whole column
-    location = tx.get_column("location")
+    location = kept("location")
     has_loc = location.is_not_null()
     area_str = location.filter(has_loc).str.split_exact(":", 1).struct.field("field_0")
     home_area = acc.get_column("home_location").str.split_exact(":", 1).struct.field("field_0")
     areas = pl.concat([area_str, home_area]).drop_nulls().unique().sort()
     area = np.full(len(location), -1, dtype=np.int32)
     area[has_loc.to_numpy()] = _codes(area_str, areas, "location area")
+    del location, has_loc, area_str
+    channel = _small_codes(kept("channel"), CHANNELS, "channel", np.int8)
+    ttype = _small_codes(kept("txn_type"), TXN_TYPES, "txn_type", np.int8)
+    src_cc = _small_codes(kept("src_country"), COUNTRIES, "src_country", np.int16)
+    dst_cc = _small_codes(kept("dst_country"), COUNTRIES, "dst_country", np.int16)
+    txn_ids = kept("txn_id")
+
     n_acc = len(acc)
-    ts = tx.get_column("ts").dt.cast_time_unit("us").to_physical().to_numpy()
+    ts = _owned_array(ts, np.int64)
     with ThreadPoolExecutor(2) as pool:  # the kernels release the GIL: both indexes at once
         out_csr = pool.submit(_csr, src, ts, n_acc)
         in_ptr, in_idx = _csr(dst, ts, n_acc)
@@ -421,7 +480,7 @@ def build_ledger(
         account_ids=account_ids.to_numpy(),
         party_ids=parties.to_numpy(),
         areas=areas.to_numpy(),
-        txn_ids=tx.get_column("txn_id"),
+        txn_ids=txn_ids,
         acct_owner=acct_owner,
         acct_type=acct_type,
         acct_chain=_small_codes(acc.get_column("chain"), CHAINS, "chain", np.int8),
@@ -429,16 +488,16 @@ def build_ledger(
         acct_tags=tags,
         acct_area=_codes(home_area, areas, "home location area"),
         owner_ptr=owner_ptr,
-        ts=np.ascontiguousarray(ts, dtype=np.int64),
-        usd=tx.get_column("amount_usd").to_numpy().astype(np.float64, copy=False),
-        channel=_small_codes(tx.get_column("channel"), CHANNELS, "channel", np.int8),
-        ttype=_small_codes(tx.get_column("txn_type"), TXN_TYPES, "txn_type", np.int8),
+        ts=ts,
+        usd=_owned_array(usd, np.float64),
+        channel=channel,
+        ttype=ttype,
         src=src,
         dst=dst,
         area=area,
         cond=cond,
-        src_cc=_small_codes(tx.get_column("src_country"), COUNTRIES, "src_country", np.int16),
-        dst_cc=_small_codes(tx.get_column("dst_country"), COUNTRIES, "dst_country", np.int16),
+        src_cc=src_cc,
+        dst_cc=dst_cc,
         out_ptr=out_ptr,
         out_idx=out_idx,
         in_ptr=in_ptr,
