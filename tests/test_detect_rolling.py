@@ -1,4 +1,5 @@
-"""rolling_window_stats against a slow, obviously-correct reference on random ledgers.
+"""rolling_window_stats against a slow, obviously-correct reference on random ledgers; and the
+column-by-column Parquet ledger builder the benchmark reads with, against build_ledger.
 
 The reference is a double loop over the input rows: for each row with an account on the chosen
 side, count and add up every row of the same account on that side with ``ts - window <= ts' <= ts``.
@@ -8,6 +9,7 @@ window boundaries are common; rows come in random order; accounts may have no ro
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -17,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nexusfin.detect import build_ledger
+from nexusfin.detect.ledger import build_ledger_from_parquet
 from nexusfin.detect.rolling import rolling_window_stats
 
 BASE = datetime(2026, 1, 5, tzinfo=UTC)
@@ -111,7 +114,7 @@ windows = st.one_of(st.sampled_from((0.0, 6.0, 24.0, 168.0)), st.integers(0, 24 
                     st.floats(0, 1000, allow_nan=False))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(world=ledgers(), window_hours=windows, side=st.sampled_from(("in", "out")))
 def test_matches_reference(world, window_hours, side):
     rows, n_accounts = world
@@ -154,7 +157,7 @@ def test_empty_and_single_row():
 def test_busy_account_sum_stays_accurate():
     """Many adds and removes on one account: the compensated sum stays on the exact value."""
     rng = np.random.default_rng(1)
-    n = 20_000
+    n = 5_000
     usd = np.round(rng.lognormal(8, 3, n), 2)
     t = np.sort(rng.integers(0, 30 * 24 * HOUR_US, n))
     rows = [(int(t[k]), None, 0, float(usd[k])) for k in range(n)]
@@ -198,3 +201,23 @@ def test_rejects_bad_side_and_type():
         rolling_window_stats(ledger, "24")  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         rolling_window_stats(ledger, True)  # type: ignore[arg-type]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(world=ledgers(), partition=st.sampled_from(((0, 1), (0, 2), (1, 3))))
+def test_ledger_from_parquet_is_build_ledger(world, partition, tmp_path):
+    rows, n_accounts = world
+    tx, acc = _frames(rows, n_accounts)
+    path = tmp_path / "tx.parquet"
+    tx.write_parquet(path)
+    want = build_ledger(tx, acc, partition=partition)
+    got = build_ledger_from_parquet(path, acc, partition=partition)
+    for f in dataclasses.fields(want):
+        a, b = getattr(got, f.name), getattr(want, f.name)
+        if isinstance(b, pl.Series):
+            assert a.equals(b), f.name
+        elif isinstance(b, np.ndarray):
+            assert a.dtype == b.dtype and np.array_equal(a, b), f.name
+        else:
+            assert a == b, f.name
