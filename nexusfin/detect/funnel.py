@@ -14,7 +14,15 @@ import numpy as np
 
 from nexusfin.detect._numba import njit, pnjit, prange
 from nexusfin.detect.config import FunnelConfig
-from nexusfin.detect.hits import SUBJECT_ACCOUNT, Hits, alloc_outputs, offsets, sliding_distinct_links
+from nexusfin.detect.hits import (
+    HALF_CENT,
+    SUBJECT_ACCOUNT,
+    USD_EPS,
+    Hits,
+    alloc_outputs,
+    offsets,
+    sliding_distinct_links,
+)
 from nexusfin.detect.ledger import ACCOUNT_TYPES, CHANNELS, TXN_TYPES, Ledger
 
 HOUR_US = 3_600_000_000
@@ -77,7 +85,10 @@ def _funnel_scan(a, in_ptr, in_idx, out_ptr, out_idx, ts, usd, channel, ttype, a
             if nxt[s] > e:
                 distinct -= 1
             s += 1
-        if distinct >= min_areas and total >= min_cash:
+        if e + 1 < m and ts[rows[e + 1]] == ts[rows[e]]:  # a window holds every row of its last instant
+            e += 1
+            continue
+        if distinct >= min_areas and total >= min_cash - HALF_CENT:
             dep_areas = area[rows[s:e + 1]]
             t_first, t_last = ts[rows[s]], ts[rows[e]]
             out_sum, n_out, t_out = 0.0, 0, t_last
@@ -91,7 +102,7 @@ def _funnel_scan(a, in_ptr, in_idx, out_ptr, out_idx, ts, usd, channel, ttype, a
                     out_sum += usd[r]
                     n_out += 1
                     t_out = max(t_out, ts[r])
-            if n_out and out_sum >= min_ratio * total:
+            if n_out and out_sum >= min_ratio * total - USD_EPS:
                 if write:
                     h = hpos + nh
                     o_subj[h], o_t0[h], o_t1[h] = a, t_first, t_out

@@ -54,6 +54,15 @@ class Hits:
 
 N_VALUES = 8  # columns reserved per hit for observed values
 
+# Slack for comparing float USD sums and products with a rule's bound, so that a value exactly on
+# the boundary counts as on it. Float sums of cents are off by far less than a cent, e.g. deposits
+# of 4,409.12 + 5,300.01 + 290.87 total exactly 10,000.00 (not MORE than the CTR threshold) but
+# their float sum is 10000.000000000002; 0.8 * 4058.40 is 3246.7200000000003, not 3246.72.
+# (numba freezes both into the kernels that use them and keys its on-disk cache on the kernel's
+# own file: after changing them here, clear NUMBA_CACHE_DIR.)
+HALF_CENT = 0.005  # sums of whole-cent amounts against a whole-cent threshold
+USD_EPS = 1e-6  # against ratio x amount, which may fall between cents (ratios of <= 4 decimals)
+
 
 @njit
 def alloc_outputs(n_hits, n_ev):

@@ -34,7 +34,14 @@ import numpy as np
 from nexusfin.detect._numba import njit, pnjit, prange
 from nexusfin.detect.config import MovementConfig
 from nexusfin.detect.funnel import eligible_accounts
-from nexusfin.detect.hits import SUBJECT_ACCOUNT, Hits, alloc_outputs, offsets, sliding_distinct_links
+from nexusfin.detect.hits import (
+    SUBJECT_ACCOUNT,
+    USD_EPS,
+    Hits,
+    alloc_outputs,
+    offsets,
+    sliding_distinct_links,
+)
 from nexusfin.detect.ledger import CHANNELS, TXN_TYPES, Ledger
 
 HOUR_US = 3_600_000_000
@@ -63,7 +70,7 @@ def _pair_scan(a, in_ptr, in_idx, out_ptr, out_idx, ts, usd, src, row_ok, window
         t = ts[i]
         while j0 < j_end and ts[out_idx[j0]] < t:  # ins are time-sorted: the start only moves forward
             j0 += 1
-        lo_usd, hi_usd = lo * usd[i], hi * usd[i]
+        lo_usd, hi_usd = lo * usd[i] - USD_EPS, hi * usd[i] + USD_EPS
         for j in range(j0, j_end):
             o = out_idx[j]
             if ts[o] > t + window_us:
@@ -308,6 +315,9 @@ def _fan_scan(a, mode, in_ptr, in_idx, out_ptr, out_idx, ts, usd, src, dst, row_
             if nxt[s] > e:
                 distinct -= 1
             s += 1
+        if e + 1 < m and ts[rows[e + 1]] == ts[rows[e]]:  # a window holds every row of its last instant
+            e += 1
+            continue
         if distinct >= k_min:
             t_first, t_last = ts[rows[s]], ts[rows[e]]
             t_f = t_last
@@ -315,12 +325,12 @@ def _fan_scan(a, mode, in_ptr, in_idx, out_ptr, out_idx, ts, usd, src, dst, row_
             if mode == 1:
                 f_sum, f_n, t_f = _sum_after(in_ptr[a], in_ptr[a + 1], in_idx, ts, usd, t_first - fund_us, t_first,
                                              row_ok)
-                ok = f_n > 0 and fund_ratio * total <= f_sum
+                ok = f_n > 0 and fund_ratio * total - USD_EPS <= f_sum
             else:
                 f_sum, f_n, t_f = _sum_after(out_ptr[a], out_ptr[a + 1], out_idx, ts, usd, t_last, t_last + fwd_us,
                                              row_ok)
                 # what leaves is about what came in: a share of it, not a business's other outgoings
-                ok = f_n > 0 and fwd_ratio * total <= f_sum <= fwd_max * total
+                ok = f_n > 0 and fwd_ratio * total - USD_EPS <= f_sum <= fwd_max * total + USD_EPS
                 if ok and mode == 2:
                     lo_k = out_ptr[a]
                     hi_k = out_ptr[a + 1]

@@ -25,7 +25,15 @@ import numpy as np
 
 from nexusfin.detect._numba import njit, pnjit, prange
 from nexusfin.detect.config import StructuringConfig
-from nexusfin.detect.hits import SUBJECT_ACCOUNT, SUBJECT_PERSON, Hits, alloc_outputs, offsets, sliding_distinct_links
+from nexusfin.detect.hits import (
+    HALF_CENT,
+    SUBJECT_ACCOUNT,
+    SUBJECT_PERSON,
+    Hits,
+    alloc_outputs,
+    offsets,
+    sliding_distinct_links,
+)
 from nexusfin.detect.ledger import ACCOUNT_TYPES, CHANNELS, TXN_TYPES, Ledger, _csr_kernel
 
 DAY_US = 86_400_000_000
@@ -124,7 +132,7 @@ def _daily_scan(p, rows, ts, usd, dst, area, thr, min_n, write, out, hpos, epos)
             total += usd[rows[j]]
             mx = max(mx, usd[rows[j]])
             j += 1
-        if j - i >= min_n and total > thr:
+        if j - i >= min_n and total > thr + HALF_CENT:
             if write:
                 h = hpos + nh
                 seg = rows[i:j]
@@ -158,7 +166,7 @@ def _window_scan(p, rows, ts, usd, dst, thr, band_lo, window_us, min_band, min_s
                 total += usd[rows[j]]
                 cnt += 1
             j += 1
-        if cnt >= min_daily and total > thr:
+        if cnt >= min_daily and total > thr + HALF_CENT:
             for q in range(i, j):
                 daily[q] = usd[rows[q]] <= thr
         i = j
@@ -184,22 +192,33 @@ def _window_scan(p, rows, ts, usd, dst, thr, band_lo, window_us, min_band, min_s
         if not band_lo <= usd[rows[e]] <= thr:
             e += 1
             continue
+        while e + 1 < n and ts[rows[e + 1]] == t_end:  # a window holds every deposit of its last instant
+            e += 1
         nb, bsum, first_band = cb[e + 1] - cb[s], sb[e + 1] - sb[s], next_band[s]
         fresh = cf[e + 1] - cf[s] > 0
         share = nb / (e - s + 1)
         multi_day = ts[rows[first_band]] // DAY_US != t_end // DAY_US
         avoids = ca[e + 1] - ca[s] <= max_above_share * nb  # threshold avoidance: (almost) none just above
-        if nb >= min_band and bsum > thr and share >= min_share and multi_day and fresh and avoids:
-            # extend to the longest window from the same start that still qualifies, report it once
-            while e + 1 < n and ts[rows[e + 1]] - ts[rows[s]] <= window_us and \
-                    (cb[e + 2] - cb[s]) / (e + 2 - s) >= min_share:
-                e += 1
+        if nb >= min_band and bsum > thr + HALF_CENT and share >= min_share and multi_day and fresh and avoids:
+            # extend to the longest window from the same start that still qualifies (an instant at a
+            # time: rows with the same ts are never split), report it once
+            while e + 1 < n and ts[rows[e + 1]] - ts[rows[s]] <= window_us:
+                g = e + 1
+                while g + 1 < n and ts[rows[g + 1]] == ts[rows[e + 1]]:
+                    g += 1
+                if (cb[g + 1] - cb[s]) / (g + 1 - s) < min_share or ca[g + 1] - ca[s] > max_above_share * (
+                        cb[g + 1] - cb[s]):
+                    break
+                e = g
             nb, bsum = cb[e + 1] - cb[s], sb[e + 1] - sb[s]
+            last_band = e  # the evidence is the band deposits: its span ends at the last of them
+            while not band_lo <= usd[rows[last_band]] <= thr:
+                last_band -= 1
             if write:
                 h = hpos + nh
-                o_subj[h], o_t0[h], o_t1[h] = p, ts[rows[first_band]], ts[rows[e]]
+                o_subj[h], o_t0[h], o_t1[h] = p, ts[rows[first_band]], ts[rows[last_band]]
                 o_val[h, 0], o_val[h, 1], o_val[h, 2] = bsum, nb, nb / (e - s + 1)
-                o_val[h, 3] = ts[rows[e]] // DAY_US - ts[rows[first_band]] // DAY_US + 1
+                o_val[h, 3] = ts[rows[last_band]] // DAY_US - ts[rows[first_band]] // DAY_US + 1
                 o_lo[h] = epos + ne
                 k = 0
                 for q in range(s, e + 1):
@@ -286,7 +305,7 @@ def _smurf_scan(a, in_ptr, in_idx, ts, usd, cond, channel, ttype, owner, thr, wi
             if nxt[s] > e:
                 distinct -= 1
             s += 1
-        if distinct >= min_cond and total >= min_total:
+        if distinct >= min_cond and total >= min_total - HALF_CENT:
             while e + 1 < m and ts[rows[e + 1]] - ts[rows[s]] <= window_us:
                 e += 1
             tot, mx = 0.0, 0.0
