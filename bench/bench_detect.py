@@ -186,8 +186,7 @@ def _load_kernels() -> None:
 def _structuring_ours(ledger, cfg):
     from nexusfin.detect import structuring
 
-    cp = structuring.conductor_index(ledger)
-    return structuring.structuring_daily(ledger, cfg.structuring, cp)
+    return structuring.structuring_daily(ledger, cfg.structuring)
 
 
 def _structuring_frame(ledger, hits):

@@ -14,9 +14,6 @@ import json
 import shutil
 import time
 from datetime import date
-from pathlib import Path
-
-import polars as pl
 
 from bench._harness import RESULTS, write_result
 

@@ -7,7 +7,13 @@ from datetime import date
 import polars as pl
 import pytest
 
-from nexusfin.detect import FAMILIES, build_ledger, detect_alerts, detect_alerts_partitioned, load_detector_config
+from nexusfin.detect import (
+    FAMILIES,
+    build_ledger,
+    detect_alerts,
+    detect_alerts_partitioned,
+    load_detector_config,
+)
 from nexusfin.layout import DataRoot
 from synthetic import WorldConfig, generate
 from synthetic.config import TYPOLOGIES

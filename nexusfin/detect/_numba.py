@@ -13,7 +13,7 @@ from pathlib import Path
 if "NUMBA_CACHE_DIR" not in os.environ:  # must be set before numba is imported
     os.environ["NUMBA_CACHE_DIR"] = str(Path.home() / ".cache" / "nexusfin" / "numba")
 
-import numba  # noqa: E402
+import numba
 
 # cache: compile once per machine; nogil: several partitions may run on threads;
 # error_model numpy: division by zero gives inf/nan instead of raising inside hot loops.

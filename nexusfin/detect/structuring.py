@@ -45,70 +45,6 @@ WINDOW_VALUES = ("band_total_usd", "n_band_deposits", "band_share", "n_days", "n
 SMURF_VALUES = ("total_usd", "n_deposits", "n_conductors", "max_usd", "threshold_usd")
 
 
-def conductor_index(ledger: Ledger) -> tuple[np.ndarray, np.ndarray]:
-    """CSR over parties: cash deposits each party conducted into accounts it does not own."""
-    return _conductor_index(ledger.cond, ledger.dst, ledger.acct_owner, ledger.channel, ledger.ttype, ledger.ts,
-                            ledger.n_parties, CASH, DEPOSIT)
-
-
-@njit
-def _conductor_index(cond, dst, acct_owner, channel, ttype, ts, n_parties, cash, dep):
-    key = np.full(len(cond), -1, dtype=np.int32)
-    for r in range(len(cond)):
-        if cond[r] >= 0 and dst[r] >= 0 and channel[r] == cash and ttype[r] == dep and acct_owner[dst[r]] != cond[r]:
-            key[r] = cond[r]
-    return _csr_kernel(key, ts, n_parties)
-
-
-@njit
-def _keep(r, channel, ttype, usd, area, thr, area_ok, cash, dep, dst, acct_ok):
-    if channel[r] != cash or ttype[r] != dep or usd[r] > thr or not acct_ok[dst[r]]:
-        return False
-    if len(area_ok) == 0:
-        return True
-    return area[r] >= 0 and area_ok[area[r]]
-
-
-@njit
-def _gather_person(p, owner_ptr, in_ptr, in_idx, cp_ptr, cp_idx, ts, channel, ttype, usd, area, thr, area_ok,
-                   cash, dep, dst, acct_ok):
-    """The person's cash deposits of at most ``thr`` (own accounts + conducted for others), by time."""
-    n = 0
-    for a in range(owner_ptr[p], owner_ptr[p + 1]):
-        for k in range(in_ptr[a], in_ptr[a + 1]):
-            if _keep(in_idx[k], channel, ttype, usd, area, thr, area_ok, cash, dep, dst, acct_ok):
-                n += 1
-    for k in range(cp_ptr[p], cp_ptr[p + 1]):
-        if _keep(cp_idx[k], channel, ttype, usd, area, thr, area_ok, cash, dep, dst, acct_ok):
-            n += 1
-    buf = np.empty(n, dtype=np.int32)
-    if n == 0:
-        return buf
-    m = 0
-    segments = 0
-    for a in range(owner_ptr[p], owner_ptr[p + 1]):
-        before = m
-        for k in range(in_ptr[a], in_ptr[a + 1]):
-            r = in_idx[k]
-            if _keep(r, channel, ttype, usd, area, thr, area_ok, cash, dep, dst, acct_ok):
-                buf[m] = r
-                m += 1
-        if m > before:
-            segments += 1
-    before = m
-    for k in range(cp_ptr[p], cp_ptr[p + 1]):
-        r = cp_idx[k]
-        if _keep(r, channel, ttype, usd, area, thr, area_ok, cash, dep, dst, acct_ok):
-            buf[m] = r
-            m += 1
-    if m > before:
-        segments += 1
-    if segments > 1:  # several time-sorted lists: merge by a stable sort on time
-        order = np.argsort(ts[buf], kind="mergesort")
-        buf = buf[order]
-    return buf
-
-
 @njit
 def _n_distinct(x):
     if len(x) == 0:
@@ -237,23 +173,50 @@ def _window_scan(p, rows, ts, usd, dst, thr, band_lo, window_us, min_band, min_s
     return nh, ne
 
 
+@njit
+def _person_candidates(channel, ttype, usd, dst, cond, acct_owner, acct_ok, area, area_ok, thr, cash, dep):
+    """One pass over the rows (the fused filter): every cash deposit of at most ``thr`` into an
+    aggregated account, keyed by its owner, and again by its conductor when that is someone else."""
+    n = len(channel)
+    use_area = len(area_ok) > 0
+    m = 0
+    for r in range(n):
+        d = dst[r]
+        if channel[r] == cash and ttype[r] == dep and d >= 0 and usd[r] <= thr and acct_ok[d]:
+            if use_area and (area[r] < 0 or not area_ok[area[r]]):
+                continue
+            m += 1
+            if cond[r] >= 0 and cond[r] != acct_owner[d]:
+                m += 1
+    rows = np.empty(m, dtype=np.int32)
+    keys = np.empty(m, dtype=np.int32)
+    m = 0
+    for r in range(n):
+        d = dst[r]
+        if channel[r] == cash and ttype[r] == dep and d >= 0 and usd[r] <= thr and acct_ok[d]:
+            if use_area and (area[r] < 0 or not area_ok[area[r]]):
+                continue
+            rows[m], keys[m] = r, acct_owner[d]
+            m += 1
+            if cond[r] >= 0 and cond[r] != acct_owner[d]:
+                rows[m], keys[m] = r, cond[r]
+                m += 1
+    return rows, keys
+
+
 @pnjit
-def _persons_kernel(rule, owned, owner_ptr, in_ptr, in_idx, cp_ptr, cp_idx, ts, channel, ttype, usd, dst, area,
-                    thr, area_ok, band_lo, window_us, min_daily, min_band, min_share, cash, dep, acct_ok,
-                    max_above_share):
-    """rule 0: daily aggregation; rule 1: multi-day band window."""
+def _persons_kernel(rule, owned, cptr, cidx, crows, ts, usd, dst, area, thr, band_lo, window_us, min_daily, min_band,
+                    min_share, max_above_share):
+    """rule 0: daily aggregation; rule 1: multi-day band window. Person p's candidate deposits are
+    ``crows[cidx[cptr[p]:cptr[p + 1]]]``, in time order; persons with fewer than two are skipped."""
     n_p = len(owned)
     nh = np.zeros(n_p, dtype=np.int64)
     ne = np.zeros(n_p, dtype=np.int64)
     dummy = alloc_outputs(0, 0)
-    gthr = thr if rule == 0 else np.inf  # the window rule also sees reportable deposits (its denominator)
     for p in prange(n_p):
-        if not owned[p]:
+        if not owned[p] or cptr[p + 1] - cptr[p] < 2:
             continue
-        rows = _gather_person(p, owner_ptr, in_ptr, in_idx, cp_ptr, cp_idx, ts, channel, ttype, usd, area, gthr,
-                              area_ok, cash, dep, dst, acct_ok)
-        if len(rows) < 2:
-            continue
+        rows = crows[cidx[cptr[p]:cptr[p + 1]]]
         if rule == 0:
             nh[p], ne[p] = _daily_scan(p, rows, ts, usd, dst, area, thr, min_daily, False, dummy, 0, 0)
         else:
@@ -264,14 +227,12 @@ def _persons_kernel(rule, owned, owner_ptr, in_ptr, in_idx, cp_ptr, cp_idx, ts, 
     for p in prange(n_p):
         if nh[p] == 0:
             continue
-        rows = _gather_person(p, owner_ptr, in_ptr, in_idx, cp_ptr, cp_idx, ts, channel, ttype, usd, area, gthr,
-                              area_ok, cash, dep, dst, acct_ok)
+        rows = crows[cidx[cptr[p]:cptr[p + 1]]]
         if rule == 0:
             _daily_scan(p, rows, ts, usd, dst, area, thr, min_daily, True, out, ho[p], eo[p])
         else:
             _window_scan(p, rows, ts, usd, dst, thr, band_lo, window_us, min_band, min_share, min_daily,
-                         max_above_share, True, out,
-                         ho[p], eo[p])
+                         max_above_share, True, out, ho[p], eo[p])
     return out
 
 
@@ -359,37 +320,38 @@ def _aggregated_accounts(ledger: Ledger, cfg: StructuringConfig) -> np.ndarray:
     return ~np.isin(ledger.acct_type, excluded)
 
 
-def _person_rule(ledger: Ledger, cp, rule: int, thr: float, area_ok: np.ndarray, cfg: StructuringConfig):
+def _person_rule(ledger: Ledger, rule: int, thr: float, area_ok: np.ndarray, cfg: StructuringConfig):
+    # the window rule also sees reportable deposits (the denominator of its band share)
+    gthr = float(thr) if rule == 0 else np.inf
+    crows, keys = _person_candidates(ledger.channel, ledger.ttype, ledger.usd, ledger.dst, ledger.cond,
+                                     ledger.acct_owner, _aggregated_accounts(ledger, cfg), ledger.area, area_ok,
+                                     gthr, CASH, DEPOSIT)
+    cptr, cidx = _csr_kernel(keys, ledger.ts[crows], ledger.n_parties)
     return _persons_kernel(
-        rule, ledger.owned_parties, ledger.owner_ptr, ledger.in_ptr, ledger.in_idx, cp[0], cp[1], ledger.ts,
-        ledger.channel, ledger.ttype, ledger.usd, ledger.dst, ledger.area, float(thr), area_ok,
+        rule, ledger.owned_parties, cptr, cidx, crows, ledger.ts, ledger.usd, ledger.dst, ledger.area, float(thr),
         float(cfg.band_low_usd), int(cfg.window_days * DAY_US), int(cfg.min_daily_deposits),
-        int(cfg.min_band_deposits), float(cfg.min_band_share), CASH, DEPOSIT,
-        _aggregated_accounts(ledger, cfg), float(cfg.max_above_share),
+        int(cfg.min_band_deposits), float(cfg.min_band_share), float(cfg.max_above_share),
     )
 
 
-def structuring_daily(ledger: Ledger, cfg: StructuringConfig, conductors=None) -> Hits:
-    cp = conductors if conductors is not None else conductor_index(ledger)
-    out = _person_rule(ledger, cp, 0, cfg.ctr_threshold_usd, _NO_AREAS, cfg)
+def structuring_daily(ledger: Ledger, cfg: StructuringConfig) -> Hits:
+    out = _person_rule(ledger, 0, cfg.ctr_threshold_usd, _NO_AREAS, cfg)
     return Hits.from_arrays("structuring.daily", SUBJECT_PERSON, out, DAILY_VALUES)
 
 
-def structuring_window(ledger: Ledger, cfg: StructuringConfig, conductors=None) -> Hits:
-    cp = conductors if conductors is not None else conductor_index(ledger)
-    out = _person_rule(ledger, cp, 1, cfg.ctr_threshold_usd, _NO_AREAS, cfg)
+def structuring_window(ledger: Ledger, cfg: StructuringConfig) -> Hits:
+    out = _person_rule(ledger, 1, cfg.ctr_threshold_usd, _NO_AREAS, cfg)
     return Hits.from_arrays("structuring.window", SUBJECT_PERSON, out, WINDOW_VALUES)
 
 
-def structuring_targeting_orders(ledger: Ledger, cfg: StructuringConfig, conductors=None) -> list[Hits]:
+def structuring_targeting_orders(ledger: Ledger, cfg: StructuringConfig) -> list[Hits]:
     """The daily rule once per targeting order, on the deposits made in the order's areas."""
-    cp = conductors if conductors is not None else conductor_index(ledger)
     result = []
     for order_id, thr, locations in cfg.targeting_orders:
         area_ok = np.isin(ledger.areas, np.array(locations, dtype=object)) if len(ledger.areas) else _NO_AREAS
         if not area_ok.any():
             continue
-        out = _person_rule(ledger, cp, 0, thr, area_ok, cfg)
+        out = _person_rule(ledger, 0, thr, area_ok, cfg)
         hits = Hits.from_arrays("structuring.targeting_order", SUBJECT_PERSON, out, DAILY_VALUES)
         hits.rule_params = {"targeting_order": order_id, "threshold_usd": thr, "areas": list(locations)}
         result.append(hits)
@@ -406,10 +368,9 @@ def smurfing(ledger: Ledger, cfg: StructuringConfig) -> Hits:
 
 
 def detect_structuring(ledger: Ledger, cfg: StructuringConfig) -> list[Hits]:
-    cp = conductor_index(ledger)
     return [
-        structuring_daily(ledger, cfg, cp),
-        structuring_window(ledger, cfg, cp),
-        *structuring_targeting_orders(ledger, cfg, cp),
+        structuring_daily(ledger, cfg),
+        structuring_window(ledger, cfg),
+        *structuring_targeting_orders(ledger, cfg),
         smurfing(ledger, cfg),
     ]
