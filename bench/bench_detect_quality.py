@@ -107,12 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     write_result("detect_quality", {
         "title": "Detector quality on generated worlds (recall / precision per typology)",
         "rows": rows,
-        "notes": notes + [
-            "recall: share of planted scenarios with an alert of a rule targeting the typology whose evidence "
-            "includes the scenario's transactions; precision: share of those rules' alerts whose evidence or "
-            "account belongs to any suspicious scenario; facilitator_network and convergence are answered by "
-            "linkage and scoring (issue 5).",
-        ],
+        "notes": [*notes, "recall: share of planted scenarios with an alert of a rule targeting the typology whose evidence " "includes the scenario's transactions; precision: share of those rules' alerts whose evidence or " "account belongs to any suspicious scenario; facilitator_network and convergence are answered by " "linkage and scoring (issue 5)."],
     })
     write_result("detect_quality_hard_negatives", {
         "title": "Hard-negative alert rate (legitimate look-alike populations with at least one alert)",

@@ -47,7 +47,7 @@ def _usd(x: float) -> str:
 
 
 def _n(x: float) -> str:
-    return f"{int(round(x)):,}"
+    return f"{round(x):,}"
 
 
 # how far past its thresholds each rule fired, squashed to 0..1 (a ranking aid, not a probability)

@@ -77,7 +77,7 @@ def _peel_links_scan(a, in_ptr, in_idx, out_ptr, out_idx, ts, usd, channel, dst,
                 g = out_idx[jj]
                 if ts[g] > t + link_us:
                     break
-                if g == f or g == e or channel[g] != crypto:
+                if g == f or g == e or channel[g] != crypto:  # noqa: SIM109 (numba kernel)
                     continue
                 if usd[g] <= max_frac * usd[e] and usd[f] + usd[g] <= usd[e] * 1.0001:
                     best_f, best_g = f, g

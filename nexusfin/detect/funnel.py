@@ -49,7 +49,7 @@ def _is_out(r, dep_areas, area, channel, ttype, src, dst, src_cc, dst_cc, acct_a
         return False
     if where < 0:
         return False
-    for x in dep_areas:
+    for x in dep_areas:  # noqa: SIM110 (numba kernel: no generators)
         if x == where:
             return False
     return True

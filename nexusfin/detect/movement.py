@@ -29,6 +29,8 @@ Rules:
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from nexusfin.detect._numba import njit, pnjit, prange
@@ -134,7 +136,7 @@ def pass_through_pairs(ledger: Ledger, hours: float, ratio_low: float, ratio_hig
     row_ok = moved_rows(ledger, fiat_only, excluded_txn_types)
     c_ptr, c_idx = _candidate_ins(ledger, row_ok, float(min_amount_usd), el)
     return _pairs_kernel(el, c_ptr, c_idx, ledger.out_ptr, ledger.out_idx, ledger.ts, ledger.usd, ledger.src, row_ok,
-                         int(round(hours * HOUR_US)), float(ratio_low), float(ratio_high), float(min_amount_usd))
+                         round(hours * HOUR_US), float(ratio_low), float(ratio_high), float(min_amount_usd))
 
 
 @njit
@@ -445,7 +447,7 @@ def _scatter_gather(ledger: Ledger, p_in: np.ndarray, p_out: np.ndarray, min_k: 
     key_change = np.flatnonzero((np.diff(origin) != 0) | (np.diff(coll) != 0)) + 1
     bounds = np.concatenate([[0], key_change, [len(origin)]])
     subj, t0, t1, vals, paths = [], [], [], [], []
-    for b0, b1 in zip(bounds[:-1], bounds[1:], strict=True):
+    for b0, b1 in itertools.pairwise(bounds):
         k = len(np.unique(mid[b0:b1]))
         if k < min_k:
             continue
@@ -494,10 +496,10 @@ def account_rules(ledger: Ledger, cfg: MovementConfig) -> tuple[list[Hits], tupl
     row_ok = moved_rows(ledger, cfg.fiat_only, cfg.excluded_txn_types)
     c_ptr, c_idx = _candidate_ins(ledger, row_ok, float(cfg.min_amount_usd), eligible)
     p_in, p_out = _pairs_kernel(eligible, c_ptr, c_idx, ledger.out_ptr, ledger.out_idx, ledger.ts, ledger.usd,
-                                ledger.src, row_ok, int(round(link_h * HOUR_US)), float(cfg.ratio_low),
+                                ledger.src, row_ok, round(link_h * HOUR_US), float(cfg.ratio_low),
                                 float(cfg.ratio_high), float(cfg.min_amount_usd))
     delay = ledger.ts[p_out] - ledger.ts[p_in]
-    short = delay <= int(round(cfg.pass_through_hours * HOUR_US))
+    short = delay <= round(cfg.pass_through_hours * HOUR_US)
     pt = _pass_through_hits(p_in[short], p_out[short], ledger.dst, ledger.ts, ledger.usd,
                             int(cfg.pass_through_hours * HOUR_US))
     hits = [
@@ -507,7 +509,7 @@ def account_rules(ledger: Ledger, cfg: MovementConfig) -> tuple[list[Hits], tupl
         Hits.from_arrays("movement.gather_scatter", SUBJECT_ACCOUNT, _fan(ledger, cfg, 2, eligible, row_ok),
                          GS_VALUES),
     ]
-    link_ok = delay <= int(round(cfg.chain_link_hours * HOUR_US))
+    link_ok = delay <= round(cfg.chain_link_hours * HOUR_US)
     li, lo_ = p_in[link_ok], p_out[link_ok]
     first = np.r_[True, li[1:] != li[:-1]] if len(li) else np.zeros(0, dtype=bool)  # first link per in-row
     return hits, (li[first].astype(np.int64), lo_[first].astype(np.int64))
