@@ -82,8 +82,8 @@ _EXPLAIN: dict[str, Callable[[dict], str]] = {
         f"{_usd(v['threshold_usd'])}, totalled {_usd(v['total_usd'])} on one day."),
     "structuring.window": lambda v: (
         f"{_n(v['n_band_deposits'])} cash deposits just below the {_usd(v['threshold_usd'])} threshold over "
-        f"{_n(v['n_days'])} days totalled {_usd(v['band_total_usd'])} ({v['band_share']:.0%} of the person's "
-        f"sub-threshold cash deposits in the window) into {_n(v['n_accounts'])} account(s)."),
+        f"{_n(v['n_days'])} days totalled {_usd(v['band_total_usd'])} ({v['band_share']:.0%} of all the person's "
+        f"cash deposits in the window, none just above the threshold) into {_n(v['n_accounts'])} account(s)."),
     "structuring.smurfing": lambda v: (
         f"{_n(v['n_conductors'])} different third parties made {_n(v['n_deposits'])} cash deposits "
         f"(largest {_usd(v['max_usd'])}) totalling {_usd(v['total_usd'])} into this account."),
