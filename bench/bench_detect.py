@@ -210,7 +210,7 @@ def _pass_ours(ledger, r):
 def _chain_parts(ledger):
     """Layering-chain links (chain_link_hours) + first links + walk; returns a dict of timings and counts."""
     from nexusfin.detect import load_detector_config, movement
-    from nexusfin.detect.funnel import eligible_accounts
+    from nexusfin.detect.ledger import eligible_accounts
 
     m = load_detector_config().movement
     eligible = eligible_accounts(ledger, m.excluded_account_types)

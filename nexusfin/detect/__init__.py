@@ -22,7 +22,7 @@ from nexusfin.detect._numba import set_threads
 from nexusfin.detect.alerts import ALERTS, alerts_frame
 from nexusfin.detect.config import DetectorConfig, load_detector_config
 from nexusfin.detect.hits import Hits
-from nexusfin.detect.ledger import Ledger, LedgerInputError, build_ledger
+from nexusfin.detect.ledger import CRYPTO, Ledger, LedgerInputError, build_ledger
 
 __all__ = [
     "ALERTS",
@@ -181,7 +181,7 @@ def detect_alerts_partitioned(transactions: pl.DataFrame, accounts: pl.DataFrame
                 hits = crypto.account_rules(ledger, config.crypto)
                 e, f, g = crypto.peel_links(ledger, config.crypto)
                 peel_links.append(pl.DataFrame({"a": ids.gather(e), "b": ids.gather(f), "c": ids.gather(g)}))
-                graph_ids.append(ids.filter(pl.Series(ledger.channel == crypto.CRYPTO)))
+                graph_ids.append(ids.filter(pl.Series(ledger.channel == CRYPTO)))
             else:
                 raise ValueError(f"unknown detector family {fam!r}; choose from {FAMILIES}")
             parts[fam].append(alerts_frame(ledger, hits, params, version))

@@ -27,7 +27,12 @@ from nexusfin.detect._numba import njit, pnjit, prange
 from nexusfin.detect.config import CryptoConfig
 from nexusfin.detect.hits import SUBJECT_ACCOUNT, SUBJECT_PERSON, Hits, alloc_outputs, offsets
 from nexusfin.detect.ledger import (
-    CHANNELS,
+    CASH,
+    CRYPTO,
+    DEPOSIT,
+    EXCHANGE_BUY,
+    EXCHANGE_SELL,
+    HOUR_US,
     TAG_BRIDGE,
     TAG_EXCHANGE,
     TAG_MIXER,
@@ -35,12 +40,7 @@ from nexusfin.detect.ledger import (
     Ledger,
 )
 
-HOUR_US = 3_600_000_000
-CRYPTO = CHANNELS.index("crypto")
-CASH = CHANNELS.index("cash")
-DEPOSIT = TXN_TYPES.index("deposit")
-SELL = TXN_TYPES.index("exchange_sell")
-BUY = TXN_TYPES.index("exchange_buy")
+SELL, BUY = EXCHANGE_SELL, EXCHANGE_BUY
 SERVICE = TAG_MIXER | TAG_BRIDGE | TAG_EXCHANGE
 
 PEEL_VALUES = ("hops", "start_usd", "end_usd", "peeled_usd", "n_peels", "hours")

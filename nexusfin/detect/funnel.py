@@ -21,14 +21,11 @@ from nexusfin.detect.hits import (
     Hits,
     alloc_outputs,
     offsets,
+    slide_window,
     sliding_distinct_links,
 )
-from nexusfin.detect.ledger import ACCOUNT_TYPES, CHANNELS, TXN_TYPES, Ledger
+from nexusfin.detect.ledger import CASH, DEPOSIT, HOUR_US, WITHDRAWAL, Ledger, eligible_accounts
 
-HOUR_US = 3_600_000_000
-CASH = CHANNELS.index("cash")
-DEPOSIT = TXN_TYPES.index("deposit")
-WITHDRAWAL = TXN_TYPES.index("withdrawal")
 FUNNEL_VALUES = ("cash_in_usd", "n_deposits", "n_areas", "out_usd", "out_ratio", "hours_to_out", "n_out")
 
 
@@ -77,14 +74,7 @@ def _funnel_scan(a, in_ptr, in_idx, out_ptr, out_idx, ts, usd, channel, ttype, a
     o_lo_k, o_hi_k = out_ptr[a], out_ptr[a + 1]
     nh, ne, s, e, distinct, total = 0, 0, 0, 0, 0, 0.0
     while e < m:
-        total += usd[rows[e]]
-        if prev[e] < s:
-            distinct += 1
-        while ts[rows[s]] < ts[rows[e]] - window_us:
-            total -= usd[rows[s]]
-            if nxt[s] > e:
-                distinct -= 1
-            s += 1
+        s, distinct, total = slide_window(rows, e, s, distinct, total, ts, usd, prev, nxt, window_us)
         if e + 1 < m and ts[rows[e + 1]] == ts[rows[e]]:  # a window holds every row of its last instant
             e += 1
             continue
@@ -152,12 +142,6 @@ def _funnel_kernel(eligible, in_ptr, in_idx, out_ptr, out_idx, ts, usd, channel,
             _funnel_scan(a, in_ptr, in_idx, out_ptr, out_idx, ts, usd, channel, ttype, area, src, dst, src_cc, dst_cc,
                          acct_area, window_us, min_areas, min_cash, out_us, min_ratio, cash, dep, wd, True, out, ho[a], eo[a])
     return out
-
-
-def eligible_accounts(ledger: Ledger, excluded_types: tuple[str, ...]) -> np.ndarray:
-    """Owned accounts not in a segment monitored by its own scenarios (e.g. licensed MSBs)."""
-    codes = [ACCOUNT_TYPES.index(t) for t in excluded_types if t in ACCOUNT_TYPES]
-    return ledger.owned_accounts & ~np.isin(ledger.acct_type, codes)
 
 
 def detect_funnel(ledger: Ledger, cfg: FunnelConfig) -> list[Hits]:

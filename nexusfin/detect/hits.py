@@ -102,3 +102,31 @@ def sliding_distinct_links(keys):
             prev[b] = a
             nxt[a] = b
     return prev, nxt
+
+
+@njit
+def n_distinct(x):
+    """Number of distinct values of a small array."""
+    if len(x) == 0:
+        return 0
+    s = np.sort(x)
+    c = 1
+    for i in range(1, len(s)):
+        if s[i] != s[i - 1]:
+            c += 1
+    return c
+
+
+@njit
+def slide_window(rows, e, s, distinct, total, ts, usd, prev, nxt, window_us):
+    """Add row ``e`` to the window [s, e] and drop rows older than ``window_us`` before it; keeps the
+    distinct-key count (see ``sliding_distinct_links``) and the USD total. Returns (s, distinct, total)."""
+    total += usd[rows[e]]
+    if prev[e] < s:
+        distinct += 1
+    while ts[rows[s]] < ts[rows[e]] - window_us:
+        total -= usd[rows[s]]
+        if nxt[s] > e:
+            distinct -= 1
+        s += 1
+    return s, distinct, total

@@ -47,6 +47,17 @@ CHAINS: tuple[str, ...] = tuple(_TX.column("chain").allowed)
 ACCOUNT_TYPES: tuple[str, ...] = tuple(contract("accounts").column("account_type").allowed)
 COUNTRIES: tuple[str, ...] = tuple(sorted(vocabulary("iso3166_alpha2")))
 
+HOUR_US = 3_600_000_000  # ts is microseconds since the epoch, UTC
+DAY_US = 24 * HOUR_US
+
+# the integer codes kernels compare (one place, derived from the contract's allowed values)
+CASH = CHANNELS.index("cash")
+CRYPTO = CHANNELS.index("crypto")
+DEPOSIT = TXN_TYPES.index("deposit")
+WITHDRAWAL = TXN_TYPES.index("withdrawal")
+EXCHANGE_SELL = TXN_TYPES.index("exchange_sell")
+EXCHANGE_BUY = TXN_TYPES.index("exchange_buy")
+
 TAG_MIXER, TAG_BRIDGE, TAG_EXCHANGE, TAG_SANCTIONED = 1, 2, 4, 8
 _TAG_BITS = {"mixer": TAG_MIXER, "bridge": TAG_BRIDGE, "exchange": TAG_EXCHANGE, "sanctioned": TAG_SANCTIONED}
 
@@ -551,3 +562,9 @@ def _csr_kernel(key, ts, n_keys):
             for j in range(hi - lo):
                 idx[lo + j] = seg[order[j]]
     return ptr, idx
+
+
+def eligible_accounts(ledger: Ledger, excluded_types: tuple[str, ...]) -> np.ndarray:
+    """Owned accounts not in a segment monitored by its own scenarios (e.g. licensed MSBs)."""
+    codes = [ACCOUNT_TYPES.index(t) for t in excluded_types if t in ACCOUNT_TYPES]
+    return ledger.owned_accounts & ~np.isin(ledger.acct_type, codes)

@@ -35,19 +35,24 @@ import numpy as np
 
 from nexusfin.detect._numba import njit, pnjit, prange
 from nexusfin.detect.config import MovementConfig
-from nexusfin.detect.funnel import eligible_accounts
 from nexusfin.detect.hits import (
     SUBJECT_ACCOUNT,
     USD_EPS,
     Hits,
     alloc_outputs,
+    n_distinct,
     offsets,
+    slide_window,
     sliding_distinct_links,
 )
-from nexusfin.detect.ledger import CHANNELS, TXN_TYPES, Ledger
-
-HOUR_US = 3_600_000_000
-CRYPTO = CHANNELS.index("crypto")
+from nexusfin.detect.ledger import (
+    CRYPTO,
+    HOUR_US,
+    TXN_TYPES,
+    Ledger,
+    _csr_kernel,
+    eligible_accounts,
+)
 
 PASS_VALUES = ("in_usd", "out_usd", "ratio", "hours", "n_pairs")
 CHAIN_VALUES = ("links", "start_usd", "end_usd", "kept_ratio", "hours")
@@ -118,8 +123,6 @@ def moved_rows(ledger: Ledger, fiat_only: bool, excluded_txn_types: tuple[str, .
 def _candidate_ins(ledger: Ledger, row_ok: np.ndarray, min_usd: float, eligible: np.ndarray):
     """CSR of the in-rows that can start a pair (from an account, at least ``min_usd``, moved funds,
     into an eligible account), so the pair scan touches only them (about 1 row in 10)."""
-    from nexusfin.detect.ledger import _csr_kernel
-
     ok = (ledger.src >= 0) & (ledger.dst >= 0) & (ledger.usd >= min_usd) & row_ok
     ok[ok] = eligible[ledger.dst[ok]]
     key = np.where(ok, ledger.dst, -1).astype(np.int32)
@@ -294,17 +297,6 @@ def _qualifying(lo_k, hi_k, idx, other, usd, min_usd, row_ok):
 
 
 @njit
-def _distinct(x):
-    if len(x) == 0:
-        return 0
-    s = np.sort(x)
-    c = 1
-    for i in range(1, len(s)):
-        c += s[i] != s[i - 1]
-    return c
-
-
-@njit
 def _fan_scan(a, mode, in_ptr, in_idx, out_ptr, out_idx, ts, usd, src, dst, row_ok, window_us, k_min, min_usd,
               fwd_us, fwd_ratio, fwd_max, fund_us, fund_ratio, k_out, write, out, hpos, epos):
     """mode 0 fan-in, 1 fan-out, 2 gather-scatter."""
@@ -321,14 +313,7 @@ def _fan_scan(a, mode, in_ptr, in_idx, out_ptr, out_idx, ts, usd, src, dst, row_
     prev, nxt = sliding_distinct_links(keys)
     nh, ne, s, e, distinct, total = 0, 0, 0, 0, 0, 0.0
     while e < m:
-        total += usd[rows[e]]
-        if prev[e] < s:
-            distinct += 1
-        while ts[rows[s]] < ts[rows[e]] - window_us:
-            total -= usd[rows[s]]
-            if nxt[s] > e:
-                distinct -= 1
-            s += 1
+        s, distinct, total = slide_window(rows, e, s, distinct, total, ts, usd, prev, nxt, window_us)
         if e + 1 < m and ts[rows[e + 1]] == ts[rows[e]]:  # a window holds every row of its last instant
             e += 1
             continue
@@ -355,7 +340,7 @@ def _fan_scan(a, mode, in_ptr, in_idx, out_ptr, out_idx, ts, usd, src, dst, row_
                         if ts[r] >= t_last and ts[r] <= t_last + fwd_us and row_ok[r]:
                             tmp[q] = dst[r]
                             q += 1
-                    ok = _distinct(tmp[:q]) >= k_out
+                    ok = n_distinct(tmp[:q]) >= k_out
             if ok:
                 n_ev = e - s + 1 + f_n
                 if write:
@@ -387,7 +372,7 @@ def _fan_scan(a, mode, in_ptr, in_idx, out_ptr, out_idx, ts, usd, src, dst, row_
                         o_val[h, 3], o_val[h, 4] = f_sum, f_sum / total
                     else:
                         o_val[h, 0], o_val[h, 1] = distinct, total
-                        o_val[h, 2] = _distinct(dst[o_ev[epos + ne + e - s + 1:p]])
+                        o_val[h, 2] = n_distinct(dst[o_ev[epos + ne + e - s + 1:p]])
                         o_val[h, 3], o_val[h, 4] = f_sum, f_sum / total
                         o_val[h, 5] = (t_f - t_first) / HOUR_US
                 nh += 1

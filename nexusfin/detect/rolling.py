@@ -18,11 +18,10 @@ import math
 import numpy as np
 
 from nexusfin.detect._numba import njit, pnjit, prange
-from nexusfin.detect.ledger import Ledger
+from nexusfin.detect.ledger import HOUR_US, Ledger
 
 __all__ = ["rolling_window_stats"]
 
-HOUR_US = 3_600_000_000
 
 
 def rolling_window_stats(ledger: Ledger, window_hours: float, side: str = "in"

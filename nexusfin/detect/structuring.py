@@ -31,30 +31,16 @@ from nexusfin.detect.hits import (
     SUBJECT_PERSON,
     Hits,
     alloc_outputs,
+    n_distinct,
     offsets,
+    slide_window,
     sliding_distinct_links,
 )
-from nexusfin.detect.ledger import ACCOUNT_TYPES, CHANNELS, TXN_TYPES, Ledger, _csr_kernel
-
-DAY_US = 86_400_000_000
-CASH = CHANNELS.index("cash")
-DEPOSIT = TXN_TYPES.index("deposit")
+from nexusfin.detect.ledger import ACCOUNT_TYPES, CASH, DAY_US, DEPOSIT, Ledger, _csr_kernel
 
 DAILY_VALUES = ("total_usd", "n_deposits", "max_usd", "n_accounts", "n_locations", "threshold_usd")
 WINDOW_VALUES = ("band_total_usd", "n_band_deposits", "band_share", "n_days", "n_accounts", "threshold_usd")
 SMURF_VALUES = ("total_usd", "n_deposits", "n_conductors", "max_usd", "threshold_usd")
-
-
-@njit
-def _n_distinct(x):
-    if len(x) == 0:
-        return 0
-    s = np.sort(x)
-    c = 1
-    for i in range(1, len(s)):
-        if s[i] != s[i - 1]:
-            c += 1
-    return c
 
 
 @njit
@@ -74,7 +60,7 @@ def _daily_scan(p, rows, ts, usd, dst, area, thr, min_n, write, out, hpos, epos)
                 seg = rows[i:j]
                 o_subj[h], o_t0[h], o_t1[h] = p, ts[rows[i]], ts[rows[j - 1]]
                 o_val[h, 0], o_val[h, 1], o_val[h, 2] = total, j - i, mx
-                o_val[h, 3], o_val[h, 4], o_val[h, 5] = _n_distinct(dst[seg]), _n_distinct(area[seg]), thr
+                o_val[h, 3], o_val[h, 4], o_val[h, 5] = n_distinct(dst[seg]), n_distinct(area[seg]), thr
                 o_lo[h] = epos + ne
                 for q in range(i, j):
                     o_ev[epos + ne + q - i] = rows[q]
@@ -162,7 +148,7 @@ def _window_scan(p, rows, ts, usd, dst, thr, band_lo, window_us, min_band, min_s
                         o_ev[epos + ne + k] = rows[q]
                         k += 1
                 o_hi[h] = epos + ne + k
-                o_val[h, 4] = _n_distinct(dst[o_ev[o_lo[h]:o_hi[h]]])
+                o_val[h, 4] = n_distinct(dst[o_ev[o_lo[h]:o_hi[h]]])
                 o_val[h, 5] = thr
             nh += 1
             ne += nb
@@ -258,14 +244,7 @@ def _smurf_scan(a, in_ptr, in_idx, ts, usd, cond, channel, ttype, owner, thr, wi
     nh, ne, s, distinct, total = 0, 0, 0, 0, 0.0
     e = 0
     while e < m:
-        total += usd[rows[e]]
-        if prev[e] < s:
-            distinct += 1
-        while ts[rows[s]] < ts[rows[e]] - window_us:
-            total -= usd[rows[s]]
-            if nxt[s] > e:
-                distinct -= 1
-            s += 1
+        s, distinct, total = slide_window(rows, e, s, distinct, total, ts, usd, prev, nxt, window_us)
         if distinct >= min_cond and total >= min_total - HALF_CENT:
             while e + 1 < m and ts[rows[e + 1]] - ts[rows[s]] <= window_us:
                 e += 1
@@ -276,7 +255,7 @@ def _smurf_scan(a, in_ptr, in_idx, ts, usd, cond, channel, ttype, owner, thr, wi
             if write:
                 h = hpos + nh
                 o_subj[h], o_t0[h], o_t1[h] = a, ts[rows[s]], ts[rows[e]]
-                o_val[h, 0], o_val[h, 1], o_val[h, 2] = tot, e - s + 1, _n_distinct(cond[rows[s:e + 1]])
+                o_val[h, 0], o_val[h, 1], o_val[h, 2] = tot, e - s + 1, n_distinct(cond[rows[s:e + 1]])
                 o_val[h, 3], o_val[h, 4] = mx, thr
                 o_lo[h] = epos + ne
                 for q in range(s, e + 1):
