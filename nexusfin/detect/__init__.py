@@ -84,11 +84,13 @@ def config_version(config: DetectorConfig) -> str:
     return f"v{config.version}-{config.fingerprint}"
 
 
-def detect_alerts(ledger: Ledger, config: DetectorConfig, families: Iterable[str] = FAMILIES) -> dict[str, pl.DataFrame]:
-    """Alerts per family, following ``schemas/detector_alerts.yaml``."""
+def detect_alerts(ledger: Ledger, config: DetectorConfig, families: Iterable[str] = FAMILIES,
+                  day: date | None = None) -> dict[str, pl.DataFrame]:
+    """Alerts per family, following ``schemas/detector_alerts.yaml`` (only those detected on ``day``
+    when given: a daily partition builds rows for its own alerts, not the whole window's)."""
     hits = detect(ledger, config, families)
     params = _params_of(config)
-    return {fam: alerts_frame(ledger, h, params, config_version(config)) for fam, h in hits.items()}
+    return {fam: alerts_frame(ledger, h, params, config_version(config), day) for fam, h in hits.items()}
 
 
 def lookback_days(config: DetectorConfig) -> int:

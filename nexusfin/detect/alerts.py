@@ -7,14 +7,14 @@ import hashlib
 import json
 import math
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import numpy as np
 import polars as pl
 
 from nexusfin.contracts import contract
 from nexusfin.detect.hits import SUBJECT_PERSON, Hits
-from nexusfin.detect.ledger import Ledger
+from nexusfin.detect.ledger import DAY_US, Ledger
 
 FAMILY_OF_RULE = {
     "structuring.daily": "structuring",
@@ -155,8 +155,10 @@ def _evidence_positions(hits: Hits) -> tuple[np.ndarray, np.ndarray]:
     return offsets, hits.ev[pos] if len(pos) else np.zeros(0, dtype=np.int32)
 
 
-def hits_to_alerts(ledger: Ledger, hits: Hits, params: dict, config_version: str) -> pl.DataFrame:
-    """One alert row per hit, following the detector_alerts contract."""
+def hits_to_alerts(ledger: Ledger, hits: Hits, params: dict, config_version: str,
+                   day: date | None = None) -> pl.DataFrame:
+    """One alert row per hit, following the detector_alerts contract; with ``day``, only the hits
+    whose last evidence transaction falls on that UTC day (a partition's own alerts)."""
     if len(hits) == 0:
         return ALERTS.empty()
     rule = hits.rule
@@ -166,7 +168,12 @@ def hits_to_alerts(ledger: Ledger, hits: Hits, params: dict, config_version: str
     is_path = rule in PATH_RULES
     params_json = json.dumps({**params, **(hits.rule_params or {})}, sort_keys=True, default=str)
     out: dict[str, list] = {c: [] for c in ALERTS.names}
-    for h in range(len(hits)):
+    keep = range(len(hits))
+    if day is not None:
+        day_no = (date(day.year, day.month, day.day) - date(1970, 1, 1)).days
+        last = np.maximum.reduceat(ledger.ts[rows], offsets[:-1]) // DAY_US if len(rows) else np.zeros(0)
+        keep = np.flatnonzero(last == day_no)
+    for h in keep:
         lo, hi = int(offsets[h]), int(offsets[h + 1])
         ev_rows = rows[lo:hi]
         ids = txn_ids[lo:hi]
@@ -213,8 +220,8 @@ def hits_to_alerts(ledger: Ledger, hits: Hits, params: dict, config_version: str
 
 
 def alerts_frame(ledger: Ledger, all_hits: Iterable[Hits], params_of: Callable[[str], dict],
-                 config_version: str) -> pl.DataFrame:
-    frames = [hits_to_alerts(ledger, h, params_of(h.rule), config_version) for h in all_hits]
+                 config_version: str, day: date | None = None) -> pl.DataFrame:
+    frames = [hits_to_alerts(ledger, h, params_of(h.rule), config_version, day) for h in all_hits]
     frames = [f for f in frames if len(f)]
     if not frames:
         return ALERTS.empty()

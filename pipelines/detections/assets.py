@@ -127,7 +127,7 @@ def _check_specs(asset: str) -> list[dg.AssetCheckSpec]:
 def _family_alerts(ledger: detect.Ledger, config: detect.DetectorConfig, family: str, day: date) -> pl.DataFrame:
     """One family's alerts of the day: the kernels run on the whole window, the day keeps the
     alerts whose last evidence transaction falls on it."""
-    return detect.detect_alerts(ledger, config, (family,))[family].filter(pl.col("detected_on") == day)
+    return detect.detect_alerts(ledger, config, (family,), day)[family]
 
 
 def _load_config(settings: DetectorSettings) -> detect.DetectorConfig:
