@@ -302,6 +302,10 @@ def evaluate(
     if not truth_dir.is_dir():
         err_console.print(f"[red]no ground truth at {truth_dir}[/]")
         raise typer.Exit(2)
+    if not (lake / "detections").is_dir():
+        err_console.print(f"[red]no detections folder under {lake}:[/] wrong --lake, or the pipeline has not run "
+                          "(nexusfin run)")
+        raise typer.Exit(2)
     alerts = load_alerts(lake)
     if alerts.is_empty():
         err_console.print(f"[yellow]no detector alerts under {lake / 'detections'}:[/] run the pipeline first "

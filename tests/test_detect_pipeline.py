@@ -128,6 +128,13 @@ def test_evaluate_prints_the_tables_and_writes_json(world_run, tmp_path):
     assert any(r["typology"] == "structuring" and r["recall"] > 0 for r in ev["typologies"])
 
 
+def test_evaluate_refuses_a_lake_without_detections(world_run, tmp_path):
+    tmp, _ = world_run
+    res = CliRunner().invoke(app, ["evaluate", "--truth", str(tmp / "world" / "truth"), "--lake", str(tmp_path)])
+    assert res.exit_code == 2
+    assert "no detections folder" in res.output
+
+
 def test_a_failing_blocking_check_keeps_the_alerts_out_and_stops_downstream(tmp_path, monkeypatch):
     real = det._family_alerts
 
