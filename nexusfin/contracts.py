@@ -41,6 +41,7 @@ _TYPES_POLARS: dict[str, pl.DataType] = {
     "date": pl.Date(),
     "timestamp": pl.Datetime("us", "UTC"),
     "list[string]": pl.List(pl.String()),
+    "list[float64]": pl.List(pl.Float64()),
 }
 _TYPES_ARROW: dict[str, pa.DataType] = {
     "string": pa.string(),
@@ -50,6 +51,7 @@ _TYPES_ARROW: dict[str, pa.DataType] = {
     "date": pa.date32(),
     "timestamp": pa.timestamp("us", tz="UTC"),
     "list[string]": pa.list_(pa.string()),
+    "list[float64]": pa.list_(pa.float64()),
 }
 
 
@@ -84,6 +86,7 @@ class Column:
     min_exclusive: bool = False
     references: str | None = None
     description: str = ""
+    role: str = ""  # e.g. "feature": a model input (schemas/account_features.yaml)
 
     @property
     def polars_type(self) -> pl.DataType:
@@ -255,7 +258,7 @@ class Contract:
                 # polars' writer is ~2.5x faster than pyarrow's here; the contract identity rides along
                 out.write_parquet(tmp, compression="zstd", metadata=self.parquet_metadata(metadata))
             elif fmt == "csv":
-                lists = [c.name for c in self.columns if c.type == "list[string]"]
+                lists = [c.name for c in self.columns if c.type.startswith("list[")]
                 if lists:
                     out = out.with_columns(
                         pl.col(n).map_elements(_json_list, return_dtype=pl.String) for n in lists
@@ -317,8 +320,8 @@ def _parse_text_column(c: Column) -> pl.Expr:
         return col.str.to_datetime(time_unit="us", time_zone="UTC", strict=True)
     if c.type == "date":
         return col.str.to_date(strict=True)
-    if c.type == "list[string]":
-        return col.str.json_decode(pl.List(pl.String()))
+    if c.type.startswith("list["):
+        return col.str.json_decode(c.polars_type)
     if c.type == "string":
         return col
     return col.cast(c.polars_type, strict=True)

@@ -1,0 +1,206 @@
+"""The account risk model: a scikit-learn Pipeline (feature selection from the contract, then a
+HistGradientBoostingClassifier), trained on historical SAR labels, calibrated on a held-back
+window with ``FrozenEstimator``, with an alert threshold set from analyst capacity by
+``TunedThresholdClassifierCV``.
+
+Labels are the institution's own SARs (schemas/sar_filings.yaml): incomplete and noisy, as in
+real life. A feature row (account, as_of) is labelled 1 when the account has a SAR whose activity
+period overlaps the row's window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+import polars as pl
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.frozen import FrozenEstimator
+from sklearn.metrics import average_precision_score, make_scorer
+from sklearn.model_selection import TunedThresholdClassifierCV
+from sklearn.pipeline import Pipeline
+
+from nexusfin.features.build import FEATURE_COLUMNS
+from nexusfin.scoring.config import ModelConfig, ScoringConfig
+
+
+class TrainingError(ValueError):
+    """The training data cannot produce a model (too few labels, empty ranges, ...)."""
+
+
+def make_pipeline(config: ModelConfig) -> Pipeline:
+    select = ColumnTransformer(
+        [("features", "passthrough", list(FEATURE_COLUMNS))], remainder="drop", verbose_feature_names_out=False
+    ).set_output(transform="polars")
+    hgb = HistGradientBoostingClassifier(
+        max_iter=config.max_iter, learning_rate=config.learning_rate, max_leaf_nodes=config.max_leaf_nodes,
+        min_samples_leaf=config.min_samples_leaf, l2_regularization=config.l2_regularization,
+        class_weight=config.class_weight, early_stopping=False, random_state=config.random_state,
+    )
+    return Pipeline([("select", select), ("hgb", hgb)])
+
+
+def sar_labels(features: pl.DataFrame, sar_filings: pl.DataFrame) -> pl.Series:
+    """1 for feature rows whose account has a SAR with activity overlapping the row's window."""
+    keyed = features.select("account_id", "as_of", "window_start").with_row_index("_row")
+    sar = sar_filings.select("account_id", "activity_start", "activity_end")
+    hit = (
+        keyed.join(sar, on="account_id", how="inner")
+        .filter((pl.col("activity_start") <= pl.col("as_of")) & (pl.col("activity_end") >= pl.col("window_start")))
+        .get_column("_row").unique()
+    )
+    y = np.zeros(len(features), dtype=np.int8)
+    y[hit.to_numpy()] = 1
+    return pl.Series("sar_label", y)
+
+
+def capacity_recall(y_true, y_pred, *, capacity_rate: float) -> float:
+    """Recall of the labelled rows, scaled down when more rows are flagged than analysts can review
+    (a threshold that floods the queue is worth only the share of it that gets read)."""
+    y_true = np.asarray(y_true).astype(bool)
+    y_pred = np.asarray(y_pred).astype(bool)
+    if not y_true.any():
+        return 0.0
+    recall = float((y_true & y_pred).sum() / y_true.sum())
+    rate = float(y_pred.mean()) if len(y_pred) else 0.0
+    return recall if rate <= capacity_rate else recall * capacity_rate / rate
+
+
+@dataclass
+class TrainedModel:
+    """A calibrated model with its alert threshold and what it was trained on."""
+
+    model: CalibratedClassifierCV
+    threshold: float
+    capacity_rate: float
+    reference_values: dict[str, float]  # training medians: the baseline of the explanations
+    train_range: tuple[date, date]
+    holdback_range: tuple[date, date]
+    n_train: int
+    n_train_positive: int
+    n_holdback: int
+    n_holdback_positive: int
+    holdback_metrics: dict[str, float] = field(default_factory=dict)
+    feature_columns: tuple[str, ...] = FEATURE_COLUMNS
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The fitted, uncalibrated pipeline (its log-odds drive the explanations)."""
+        return self.model.calibrated_classifiers_[0].estimator.estimator
+
+    def score(self, features: pl.DataFrame) -> np.ndarray:
+        """Calibrated probability that the account is SAR-worthy, per row."""
+        return score_with(self.model, features)
+
+
+def score_with(model: CalibratedClassifierCV, features: pl.DataFrame) -> np.ndarray:
+    if features.is_empty():
+        return np.zeros(0, dtype=np.float64)
+    return np.clip(model.predict_proba(features.select(FEATURE_COLUMNS))[:, 1].astype(np.float64), 0.0, 1.0)
+
+
+def split_days(days: list[date], holdback_days: int) -> tuple[list[date], list[date]]:
+    days = sorted(set(days))
+    if len(days) <= holdback_days:
+        raise TrainingError(f"{len(days)} feature days cannot hold {holdback_days} held-back days plus training days")
+    return days[:-holdback_days], days[-holdback_days:]
+
+
+def _non_overlapping(train: pl.DataFrame, holdback_first: date, window_days: int) -> pl.DataFrame:
+    # a training row whose window reaches into the held-back window would leak its transactions
+    return train.filter(pl.col("as_of") < holdback_first - timedelta(days=window_days - 1))
+
+
+def ranking_metrics(y: np.ndarray, score: np.ndarray, days: np.ndarray, budget_per_day: int) -> dict[str, float]:
+    """PR-AUC and recall/precision when each day's top ``budget_per_day`` rows are reviewed."""
+    y = np.asarray(y).astype(bool)
+    if not y.any():
+        return {"pr_auc": float("nan"), "recall_at_budget": float("nan"), "precision_at_budget": float("nan")}
+    order = pl.DataFrame({"d": days, "s": score, "y": y}).with_columns(
+        pl.col("s").rank("ordinal", descending=True).over("d").alias("r"))
+    top = order.filter(pl.col("r") <= budget_per_day)
+    return {
+        "pr_auc": float(average_precision_score(y, score)),
+        "recall_at_budget": float(top.get_column("y").sum() / y.sum()),
+        "precision_at_budget": float(top.get_column("y").mean()) if len(top) else 0.0,
+    }
+
+
+def train(features: pl.DataFrame, sar_filings: pl.DataFrame, config: ScoringConfig) -> TrainedModel:
+    """Fit on the training days, calibrate and set the threshold on the held-back days.
+
+    ``features`` are feature rows of many days (snapshots); the latest ``holdback_days`` days are
+    held back, training rows are every ``snapshot_stride_days``-th day before them whose window
+    ends before the held-back window starts.
+    """
+    tc = config.training
+    if features.is_empty():
+        raise TrainingError("no feature rows to train on")
+    days = sorted(features.get_column("as_of").unique().to_list())
+    train_days, hold_days = split_days(days, tc.holdback_days)
+    train_days = train_days[:: -tc.snapshot_stride_days][::-1]  # stride back from the newest training day
+    y_all = sar_labels(features, sar_filings)
+    data = features.with_columns(y_all)
+    train_rows = _non_overlapping(data.filter(pl.col("as_of").is_in(train_days)), hold_days[0],
+                                  config.features.window_days)
+    if train_rows.is_empty():
+        train_rows = data.filter(pl.col("as_of").is_in(train_days))  # short histories: accept the overlap
+    hold_rows = data.filter(pl.col("as_of").is_in(hold_days))
+    n_pos, n_hold_pos = int(train_rows["sar_label"].sum()), int(hold_rows["sar_label"].sum())
+    if min(n_pos, n_hold_pos) < tc.min_positive_labels:
+        raise TrainingError(
+            f"too few SAR-labelled rows: {n_pos} in training, {n_hold_pos} held back "
+            f"(training.min_positive_labels = {tc.min_positive_labels})")
+    pipe = make_pipeline(config.model)
+    pipe.fit(train_rows.select(FEATURE_COLUMNS), train_rows.get_column("sar_label").to_numpy())
+    calibrated = CalibratedClassifierCV(FrozenEstimator(pipe), method=config.model.calibration)
+    X_hold, y_hold = hold_rows.select(FEATURE_COLUMNS), hold_rows.get_column("sar_label").to_numpy()
+    calibrated.fit(X_hold, y_hold)
+    # capacity: analysts review alerts_per_day a day; as a share of the held-back rows
+    n_hold_days = len(hold_days)
+    capacity_rate = min(1.0, config.queue.alerts_per_day * n_hold_days / max(len(hold_rows), 1))
+    tuner = TunedThresholdClassifierCV(
+        calibrated, scoring=make_scorer(capacity_recall, capacity_rate=capacity_rate), cv="prefit",
+        refit=False, thresholds=200, response_method="predict_proba",
+    ).fit(X_hold, y_hold)
+    model = TrainedModel(
+        model=calibrated,
+        threshold=float(tuner.best_threshold_),
+        capacity_rate=capacity_rate,
+        reference_values={c: float(v) if v is not None else 0.0
+                          for c, v in train_rows.select(FEATURE_COLUMNS).median().row(0, named=True).items()},
+        train_range=(min(train_rows["as_of"]), max(train_rows["as_of"])),
+        holdback_range=(hold_days[0], hold_days[-1]),
+        n_train=len(train_rows), n_train_positive=n_pos, n_holdback=len(hold_rows), n_holdback_positive=n_hold_pos,
+    )
+    model.holdback_metrics = ranking_metrics(y_hold, model.score(hold_rows), hold_rows["as_of"].to_numpy(),
+                                             config.queue.alerts_per_day)
+    return model
+
+
+def explain(pipeline: Pipeline, rows: pl.DataFrame, reference_values: dict[str, float], top: int = 5
+            ) -> list[list[dict]]:
+    """Top feature contributions per row: for each feature, how much the model's log-odds drop when
+    that feature alone is set to its training median (single-feature ablation). Positive values
+    pushed the score up. Exact for the model, cheap for the handful of rows an analyst reviews."""
+    if rows.is_empty():
+        return []
+    X = rows.select(FEATURE_COLUMNS)
+    base = pipeline.decision_function(X)
+    n, cols = len(X), list(FEATURE_COLUMNS)
+    ablated = pl.concat([X.with_columns(pl.lit(reference_values[c], dtype=pl.Float64).alias(c)) for c in cols])
+    margins = pipeline.decision_function(ablated).reshape(len(cols), n)
+    contrib = base[None, :] - margins  # (feature, row)
+    values = X.to_numpy()
+    out: list[list[dict]] = []
+    for i in range(n):
+        order = np.argsort(-np.abs(contrib[:, i]), kind="stable")[:top]
+        out.append([
+            {"feature": cols[j], "value": None if np.isnan(values[i, j]) else float(values[i, j]),
+             "reference": reference_values[cols[j]], "contribution": round(float(contrib[j, i]), 4)}
+            for j in order if abs(contrib[j, i]) > 1e-9
+        ])
+    return out
