@@ -40,7 +40,9 @@ def refresh_stream_views(con: duckdb.DuckDBPyConnection, lake: Path) -> list[str
     """(Re)create the views over the lake's daily partitions. Idempotent."""
     lake = Path(lake)
     created = []
-    for name, folder in (("transactions", "transactions"), ("quarantine", "quarantine")):
+    for name, folder in (("transactions", "transactions"), ("quarantine", "quarantine"),
+                         ("account_features", "features"), ("facilitator_paths", "features_paths"),
+                         ("account_scores", "scores"), ("alert_queue", "alerts")):
         files = list((lake / folder).glob("date=*/part-0.parquet"))
         if not files:
             continue
@@ -78,3 +80,13 @@ def load_reference_table(con: duckdb.DuckDBPyConnection, table: str, parquet: Pa
         con.execute("ROLLBACK")
         raise
     return int(n)
+
+
+def read_only_query(path: str | Path, sql: str, params: list | None = None):
+    """Run one query on the warehouse opened read-only (the pipeline owns the read-write handle;
+    notebooks and review tools read) and return a polars frame."""
+    con = connect(path, read_only=True)
+    try:
+        return con.execute(sql, params or []).pl()
+    finally:
+        con.close()

@@ -48,3 +48,15 @@ class DetectorSettings(dg.ConfigurableResource):
     config_path: str = _env("NEXUSFIN_DETECTORS", "")
     numba_threads: int = int(_env("NEXUSFIN_NUMBA_THREADS", "0"))
     max_alerts_per_1000_accounts: float = float(_env("NEXUSFIN_MAX_ALERTS_PER_1000_ACCOUNTS", "10"))
+
+
+class ScoringSettings(dg.ConfigurableResource):
+    """How linkage, features, scores and the alert queue run: the scoring configuration file (empty:
+    the packaged defaults, nexusfin/defaults/scoring.yaml) and the model registry folder."""
+
+    config_path: str = _env("NEXUSFIN_SCORING", "")
+    models: str = _env("NEXUSFIN_MODELS", "var/demo/models")
+
+    @property
+    def models_path(self) -> Path:
+        return Path(self.models)

@@ -71,7 +71,7 @@ def linkage_frame(ledger: Ledger, codes: np.ndarray, reference: ReferenceLinkage
         "hops_to_facilitator": _hops(p.hops_to[codes]),
         "hops_from_facilitator": _hops(p.hops_from[codes]),
         "hops_to_terror": _hops(pt.hops_to[codes]),
-        "usd_to_facilitator": np.where(p.hops_to[codes] >= 0, p.path_usd_to[codes], 0.0),
+        "usd_to_facilitator": np.nan_to_num(np.where(p.hops_to[codes] > 0, p.path_usd_to[codes], 0.0)),
         "days_since_facilitator_flow": days_since,
         "facilitator_pagerank": window.pagerank[codes] * n_active,
         "convergent": conv.convergent[codes].astype(np.float64),

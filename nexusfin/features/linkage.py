@@ -48,7 +48,7 @@ def screen_reference(parties: pl.DataFrame, watchlist: pl.DataFrame, accounts: p
     links = shared_identifiers(parties, max_group=config.linkage.max_shared_identifier_group).links
     strong = matches.filter(pl.col("level") == "strong")
     by_party = (
-        strong.filter(pl.col("account_id").is_null())
+        strong.filter(pl.col("account_id").is_null()).drop("account_id")
         .join(accounts.select("account_id", pl.col("owner_party_id").alias("party_id")), on="party_id")
         .with_columns(pl.lit("party").alias("via"))
     )

@@ -1,10 +1,11 @@
 """Features, training and evaluation over a whole generated world, without the pipeline: what a
 modeler runs in a notebook and what ``bench/`` measures quality with.
 
-The world's days are split by time into a training range (its last ``holdback_days`` held back
-for calibration and the threshold), a purge gap of ``window_days`` (so no test window shares a
-transaction with a training window) and the test days, which are scored and replayed through the
-queue policy against the full ground truth.
+The world's days are split by time into a training range and the test days. The training range's
+last ``holdback_days`` are held back (calibration, threshold, champion comparison) and its training
+rows end ``window_days`` before them, so no training row shares a transaction with a held-back or
+test row. The test days are scored and replayed through the queue policy against the full ground
+truth.
 """
 
 from __future__ import annotations
@@ -79,17 +80,17 @@ class WorldSplit:
 
 
 def split_world(days: list[date], config: ScoringConfig, test_days: int) -> WorldSplit:
-    """Training range, purge gap (window_days), test days: in time order."""
+    """Training range then test days, in time order. Inside the training range the last
+    holdback_days are held back and training rows stop window_days before them, so no training
+    row shares a transaction with a held-back or a test row."""
     days = sorted(days)
-    w = config.features.window_days
-    # the first window_days - 1 days have partial windows: not used for training
+    w, hold = config.features.window_days, config.training.holdback_days
+    # the first window_days - 1 days have partial windows: not used
     usable = days[w - 1:]
-    if len(usable) < test_days + w + config.training.holdback_days + 2:
-        raise ValueError(f"{len(days)} days are too few for {test_days} test days, a {w}-day purge gap and "
-                         f"{config.training.holdback_days} held-back days")
-    test = usable[-test_days:]
-    train = [d for d in usable if d < test[0] - timedelta(days=w - 1)]
-    return WorldSplit(train, test)
+    if len(usable) < test_days + hold + w + 2:
+        raise ValueError(f"{len(days)} days are too few for {test_days} test days, {hold} held-back days, a "
+                         f"{w}-day purge and some training days (at least {test_days + hold + w + 2 + w - 1})")
+    return WorldSplit(usable[:-test_days], usable[-test_days:])
 
 
 @dataclass
@@ -103,7 +104,8 @@ class WorldEvaluation:
 def evaluate_world(wf: WorldFeatures, truth: str | Path, config: ScoringConfig, test_days: int) -> WorldEvaluation:
     """Train on the SAR labels of the training range, evaluate the test days against the truth."""
     split = split_world(wf.days, config, test_days)
-    trained = train(wf.features.filter(pl.col("as_of").is_in(split.train_days)), wf.reference.sar_filings, config)
+    trained = train(wf.features.filter(pl.col("as_of").is_in(split.train_days)), wf.reference.sar_filings, config,
+                    first_data_day=wf.days[0])
     test = wf.features.filter(pl.col("as_of").is_in(split.test_days))
     scored = score_features(test, trained.model, "backtest", trained.threshold)
     rows = test.select("account_id", "as_of", "window_start").join(

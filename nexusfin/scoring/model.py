@@ -84,6 +84,7 @@ class TrainedModel:
     n_holdback: int
     n_holdback_positive: int
     holdback_metrics: dict[str, float] = field(default_factory=dict)
+    score_quantiles: list[float] = field(default_factory=list)  # held-back scores: the drift reference
     feature_columns: tuple[str, ...] = FEATURE_COLUMNS
 
     @property
@@ -129,25 +130,32 @@ def ranking_metrics(y: np.ndarray, score: np.ndarray, days: np.ndarray, budget_p
     }
 
 
-def train(features: pl.DataFrame, sar_filings: pl.DataFrame, config: ScoringConfig) -> TrainedModel:
+def train(features: pl.DataFrame, sar_filings: pl.DataFrame, config: ScoringConfig,
+          first_data_day: date | None = None) -> TrainedModel:
     """Fit on the training days, calibrate and set the threshold on the held-back days.
 
     ``features`` are feature rows of many days (snapshots); the latest ``holdback_days`` days are
     held back, training rows are every ``snapshot_stride_days``-th day before them whose window
-    ends before the held-back window starts.
+    ends before the held-back window starts and is complete (``first_data_day``: the first day of
+    the history, default the first feature day).
     """
     tc = config.training
     if features.is_empty():
         raise TrainingError("no feature rows to train on")
     days = sorted(features.get_column("as_of").unique().to_list())
     train_days, hold_days = split_days(days, tc.holdback_days)
-    train_days = train_days[:: -tc.snapshot_stride_days][::-1]  # stride back from the newest training day
+    purge_end = hold_days[0] - timedelta(days=config.features.window_days - 1)
+    # rows of the first window_days - 1 days of data have partial windows: not trained on
+    full_from = (first_data_day or days[0]) + timedelta(days=config.features.window_days - 1)
+    train_days = [d for d in train_days if full_from <= d < purge_end][:: -tc.snapshot_stride_days][::-1]
     y_all = sar_labels(features, sar_filings)
     data = features.with_columns(y_all)
     train_rows = _non_overlapping(data.filter(pl.col("as_of").is_in(train_days)), hold_days[0],
                                   config.features.window_days)
     if train_rows.is_empty():
-        train_rows = data.filter(pl.col("as_of").is_in(train_days))  # short histories: accept the overlap
+        raise TrainingError(
+            f"no training rows: the feature days {days[0]}..{days[-1]} leave none ending {config.features.window_days} "
+            f"days before the held-back days {hold_days[0]}..{hold_days[-1]} (give a longer history)")
     hold_rows = data.filter(pl.col("as_of").is_in(hold_days))
     n_pos, n_hold_pos = int(train_rows["sar_label"].sum()), int(hold_rows["sar_label"].sum())
     if min(n_pos, n_hold_pos) < tc.min_positive_labels:
@@ -159,13 +167,17 @@ def train(features: pl.DataFrame, sar_filings: pl.DataFrame, config: ScoringConf
     calibrated = CalibratedClassifierCV(FrozenEstimator(pipe), method=config.model.calibration)
     X_hold, y_hold = hold_rows.select(FEATURE_COLUMNS), hold_rows.get_column("sar_label").to_numpy()
     calibrated.fit(X_hold, y_hold)
-    # capacity: analysts review alerts_per_day a day; as a share of the held-back rows
-    n_hold_days = len(hold_days)
-    capacity_rate = min(1.0, config.queue.alerts_per_day * n_hold_days / max(len(hold_rows), 1))
+    # capacity: analysts review alerts_per_day new accounts a day, and an account alerted once is not
+    # alerted again while its alert is open: the threshold is tuned on each account's best held-back
+    # row, allowing alerts_per_day x held-back days of them
+    hold_scores = score_with(calibrated, hold_rows)
+    best = (hold_rows.with_columns(pl.Series("_s", hold_scores)).sort("_s", descending=True)
+            .unique("account_id", keep="first"))
+    capacity_rate = min(1.0, config.queue.alerts_per_day * len(hold_days) / max(best.height, 1))
     tuner = TunedThresholdClassifierCV(
         calibrated, scoring=make_scorer(capacity_recall, capacity_rate=capacity_rate), cv="prefit",
         refit=False, thresholds=200, response_method="predict_proba",
-    ).fit(X_hold, y_hold)
+    ).fit(best.select(FEATURE_COLUMNS), best.get_column("sar_label").to_numpy())
     model = TrainedModel(
         model=calibrated,
         threshold=float(tuner.best_threshold_),
@@ -176,8 +188,9 @@ def train(features: pl.DataFrame, sar_filings: pl.DataFrame, config: ScoringConf
         holdback_range=(hold_days[0], hold_days[-1]),
         n_train=len(train_rows), n_train_positive=n_pos, n_holdback=len(hold_rows), n_holdback_positive=n_hold_pos,
     )
-    model.holdback_metrics = ranking_metrics(y_hold, model.score(hold_rows), hold_rows["as_of"].to_numpy(),
+    model.holdback_metrics = ranking_metrics(y_hold, hold_scores, hold_rows["as_of"].to_numpy(),
                                              config.queue.alerts_per_day)
+    model.score_quantiles = [float(q) for q in np.quantile(hold_scores, np.linspace(0, 1, 1001))]
     return model
 
 

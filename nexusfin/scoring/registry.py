@@ -166,6 +166,7 @@ class Registry:
                 "training_data_sha256": data_hash,
                 "labels": "historical SAR filings (sar_filings), incomplete and noisy",
                 "holdback_metrics": trained.holdback_metrics,
+                "score_quantiles": trained.score_quantiles,
                 "metrics": extra_metrics or {},
                 "note": note,
                 "libraries": {"scikit-learn": sklearn.__version__, "skops": _version("skops"),
@@ -181,6 +182,11 @@ class Registry:
         if as_candidate:
             self._set_alias("candidate", version, reason="registered", metrics=trained.holdback_metrics)
         return mv
+
+    def nominate(self, version: str, *, reason: str, decided_by: str = "nexusfin") -> None:
+        """Point ``candidate`` at an already registered version (it then goes through the gate)."""
+        self.get(version)
+        self._set_alias("candidate", version, reason=reason, decided_by=decided_by)
 
     def promote(self, version: str, *, reason: str, metrics: dict[str, Any] | None = None,
                 decided_by: str = "nexusfin") -> None:

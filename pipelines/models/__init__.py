@@ -1,0 +1,1 @@
+"""models domain of the code location."""

@@ -1,0 +1,1 @@
+"""scores domain of the code location."""
