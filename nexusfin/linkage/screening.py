@@ -24,37 +24,50 @@ persons honorifics (MR, DR, SHEIKH, HAJI, ...) and single-letter initials remove
 ``Al Masri`` and ``ALMASRI`` all become ``almasri``); words sorted, so word order never matters
 (``GUZMAN LOERA, Joaquin`` = ``Joaquin Guzman Loera``).
 
-Comparison works on words. Each word also gets a canonical spelling for transliteration
-(:func:`canonical_token`: ph→f, kh→h, q→k, z→s, hard c→k, o→u, e→i, non-initial y→i, ou/oo→u,
-doubled letters single, a final h after a vowel dropped), so Mohammed/Muhammad/Mohamed become
-muhamid/muhamad, Qasim/Kassem both kasim, Youssef/Yousef/Yusuf yusif/yusuf. Two words are
-similar when the Jaro-Winkler similarity of their canonical spellings is at least ``token_min``
-(Jaro-Winkler is forgiving of the single-letter typos, swaps and doublings of hand-keyed names
-and rewards the shared beginning that transliteration variants keep). A word written without
-vowels (Arabic script through anyascii: ``محمد`` → ``mhmd``) is compared by consonant skeleton.
+Comparison works on words. Each word gets a canonical spelling for transliteration
+(:func:`canonical_token`: ph→f, kh→h, q→k, z→s, c→k (ch kept), o→u, e→i, non-initial y→i,
+ou/oo→u, doubled letters single, a final h after a vowel dropped), so Mohammed/Muhammad/Mohamed
+become muhamid/muhamad, Qasim/Kassem/Qassem all kasim, Youssef/Yousef/Yusuf yusif/yusuf. Two words
+are similar when the Jaro-Winkler similarity of their canonical spellings is at least
+``token_min`` AND their consonant skeletons (canonical spelling without a/i/u/w/y) are at most
+``max_skeleton_edits`` edits apart. Jaro-Winkler forgives the typos, swaps and doublings of
+hand-keyed names and rewards the shared beginning transliteration variants keep; the skeleton
+check removes what it forgives too easily (davis/darwish, carter/caro: two consonants apart). A
+word written without vowels (Arabic script through anyascii: ``محمد`` → ``mhmd``) is compared by
+skeleton (muhamad → mhmd). A similar pair counts (JW - ``word_floor``) / (1 - ``word_floor``):
+1 for the same word, 0.6 at Jaro-Winkler 0.8.
 
-The name score is a symmetric, length-weighted Monge-Elkan similarity::
+The name score aligns the words one to one (greedily, the most similar remaining pair first) and
+weighs them by length::
 
-    name_score = (sum_e |e| * max_p sim(p, e) + sum_p |p| * max_e sim(p, e)) / (sum_e |e| + sum_p |p|)
+    name_score = sum over aligned (p, e) of count(p, e) * (|p| + |e|)  /  (sum |p| + sum |e|)
 
-over the words e of the listed name and p of the party's name. Every word on either side must
-find a partner or it costs its length, so a name that is only a subset of another (``Ali`` vs
-``Ali Khoury``, ``Aureliano Caro`` vs ``Aureliano Caro Carrillo``) stays well below
-``name_match_min`` (0.5 and 0.76), while a middle initial or a stray short word costs little.
-Why not whole-string scores: ``token_set_ratio`` gives 100 to every subset; ``token_sort_ratio``
-and whole-string Jaro-Winkler are dominated by the shared first word after sorting (``mohammed
-haddad`` vs ``mohammed hassan`` score 0.80 and 0.93) and do not see a transliterated word as one
-unit.
+over the words p of the party's name and e of the listed name (canonical lengths). A word left
+without a partner costs its length, so a name that is only part of another stays below
+``name_match_min`` (``Ali`` vs ``Ali Khoury`` 0.60, ``Aureliano Caro`` vs ``Aureliano Caro
+Carrillo`` 0.81), while a middle initial (dropped) or a transliterated first name costs little
+(``Mohammed Haddad`` vs ``MUHAMMAD HADDAD`` 0.93, ``Youssef Mansuor`` vs ``YUSUF MANSOUR`` 0.92).
+Why not whole-string scores: ``token_set_ratio`` gives 100 to every subset (``ali`` /
+``ali khoury``); after sorting, ``token_sort_ratio`` and whole-string Jaro-Winkler are dominated by
+what the words share: ``haddad mohammed`` / ``hassan mohammed`` score 80 and 0.89 (ours 0.58),
+``jessica davis`` / ``darwish jessica`` 85.7 (ours 0.50).
+
+A party that shares an identifier with the entity is also compared with a lower bar,
+``corroborated_name_min``: the identifier already singles the pair out, and a typo that damages a
+short name (``Ali Hdadad`` vs ``ALI HADDAD``, 0.78) should not hide the entity's own customer.
 
 Scale
 -----
-Blocking is on words, never on (party, entity) pairs: the distinct canonical words of the parties
-are compared with the distinct canonical words of the watchlist by ``rapidfuzz.process.cdist``
-(all cores, ``score_cutoff``) within blocks of the same first letter; only similar word pairs
-survive. Names are deduplicated before scoring (one million customers carry far fewer distinct
-names). The (name, listed name) candidates are exactly the pairs sharing a similar word, found by
-polars joins on integer word ids and scored with two group-bys; identifiers are polars equi-joins
-on the normalised keys. No Python loop runs over parties.
+Names are deduplicated first (a million customers carry far fewer distinct names). Blocking is on
+words, never on (party, entity) pairs: the distinct canonical words of the parties meet the
+distinct canonical words of the watchlist in ``rapidfuzz.process.cdist`` (all cores,
+``score_cutoff``) only within blocks sharing the first letter or the last two letters; one
+``process.cpdist`` checks the skeletons of the surviving pairs. The watchlist side becomes an
+inverted index (similar word → listed names holding it); a numba kernel walks it for every
+distinct party name over its own words only, bounds the score from above by the weight of its
+words that found a partner, and aligns the words of the pairs the bound leaves (all threads).
+Identifiers are polars equi-joins on normalised keys, normalising only the party values whose
+digit signature a listed value has. No Python loop runs over parties or names.
 
 Score
 -----
@@ -115,6 +128,7 @@ class ScreeningConfig:
     corroborated_name_min: float = 0.70  # ... for a party that shares an identifier with the entity
     token_min: float = 0.80  # Jaro-Winkler of canonical words from which two words are similar
     word_floor: float = 0.50  # a similar word pair counts (JW - word_floor) / (1 - word_floor)
+    one_typo_similarity: float = 0.90  # at least this for words of 5+ letters one edit apart
     max_skeleton_edits: int = 1  # similar words: consonant skeletons at most this many edits apart
     strong_min: float = 0.80  # score a corroborated name match needs to be strong
     possible_min: float = 0.20  # score below which a candidate is not reported
@@ -140,6 +154,7 @@ class ScreeningConfig:
             if not 0.0 < v <= 1.0:
                 raise ValueError(f"screening {f} must be in (0, 1], got {v}")
         for f in (
+            "one_typo_similarity",
             "name_weight",
             "id_number_weight",
             "phone_weight",
@@ -392,20 +407,34 @@ def _similar_words(pw: pl.DataFrame, ew: pl.DataFrame, cfg: ScreeningConfig) -> 
         pl.concat(parts)
         .group_by("lid", "rid")
         .agg(pl.col("sim").max())
-        .join(pw.select(pl.col("cid").alias("lid"), pl.col("skel").alias("ls")), on="lid")
-        .join(ew.select(pl.col("cid").alias("rid"), pl.col("skel").alias("rs")), on="rid")
-    )
+        .join(pw.select(pl.col("cid").alias("lid"), pl.col("skel").alias("ls"), pl.col("canon").alias("lc")),
+              on="lid")
+        .join(ew.select(pl.col("cid").alias("rid"), pl.col("skel").alias("rs"), pl.col("canon").alias("rc")),
+              on="rid")
+    )  # fmt: skip
     edits = process.cpdist(
-        sim.get_column("ls").to_list(),
-        sim.get_column("rs").to_list(),
-        scorer=OSA.distance,
-        workers=-1,
-    )
+        sim.get_column("ls").to_list(), sim.get_column("rs").to_list(), scorer=OSA.distance, workers=-1
+    )  # fmt: skip
+    # one typo (insertion, deletion, substitution or swap) in words of 5+ letters: a near-certain variant
+    typo = process.cpdist(
+        sim.get_column("lc").to_list(), sim.get_column("rc").to_list(), scorer=OSA.distance, workers=-1
+    )  # fmt: skip
+    long = pl.min_horizontal(pl.col("lc").str.len_chars(), pl.col("rc").str.len_chars()) >= 5
     floor = cfg.word_floor
-    return sim.filter(pl.Series(edits <= cfg.max_skeleton_edits)).select(
-        pl.col("lid").alias("pword"),
-        pl.col("rid").alias("eword"),
-        ((pl.col("sim") - floor) / (1.0 - floor)).cast(pl.Float32).alias("sim"),
+    return (
+        sim.with_columns(pl.Series("edits", edits), pl.Series("typo", typo))
+        .filter(pl.col("edits") <= cfg.max_skeleton_edits)
+        .select(
+            pl.col("lid").alias("pword"),
+            pl.col("rid").alias("eword"),
+            pl.when(long & (pl.col("typo") <= 1))
+            .then(pl.max_horizontal("sim", pl.lit(cfg.one_typo_similarity)))
+            .otherwise(pl.col("sim"))
+            .sub(floor)
+            .truediv(1.0 - floor)
+            .cast(pl.Float32)
+            .alias("sim"),
+        )
     )
 
 
@@ -711,7 +740,7 @@ def _identifier_matches(parties: pl.DataFrame, watchlist: pl.DataFrame) -> pl.Da
             continue
         sigs = signature(field, lkeys.get_column("value")).unique()
         pkeys = identifier_keys(
-            parties, "party_id", field, keep=lambda sig, sigs=sigs: sig.is_in(sigs)
+            parties, "party_id", field, keep=lambda sig, sigs=sigs: sig.is_in(sigs.implode())
         )
         hit = (
             pkeys.select("party_id", "value")
