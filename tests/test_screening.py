@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 
 from nexusfin.contracts import contract
+from nexusfin.importers import import_dataset
 from nexusfin.layout import DataRoot
 from nexusfin.linkage import (
     MATCHED_FIELDS,
@@ -448,3 +450,33 @@ def test_generated_world_facilitators_strong_namesakes_not(world):
     )
     assert wallets.get_column("account_id").sort().equals(want, check_names=False)
     assert wallets.get_column("entity_id").null_count() == 0
+
+
+# -- a real watchlist format ------------------------------------------------------------------------
+def test_ofac_sdn_entries_are_screened(tmp_path):
+    """The OFAC SDN fixture through its importer: SURNAME, Given order, aliases, ids from the
+    remarks, DOB, phones and digital-currency addresses work as the synthetic entries do."""
+    import_dataset("ofac-sdn", Path(__file__).parent / "fixtures" / "public" / "ofac-sdn", tmp_path)
+    root = DataRoot(tmp_path)
+    wl = contract("watchlist").read(root.reference_file("watchlist"))
+    parties = _parties(
+        {"party_id": "P1", "name": "Joaquín Guzmán Loera", "country": "MX", "birth_date": date(1957, 4, 4),
+         "id_number": "a-1234567"},
+        {"party_id": "P2", "name": "Juan Perez Lopez", "phone": "+52 (55) 1234-5678", "birth_date": date(1975, 3, 14)},
+        {"party_id": "P3", "name": "El Chapo"},
+    )  # fmt: skip
+    m = screen_parties(parties, wl)
+    MATCHES.validate(m)
+    g = _row(m, "P1", "SDN-7157")
+    assert g["level"] == "strong" and g["crime_designated"]
+    assert g["matched_fields"] == ["name", "id_number", "birth_date", "country"]
+    p = _row(m, "P2", "SDN-24000")  # the SDN lists no full birth date: name + phone
+    assert p["level"] == "strong" and p["terror_designated"] and p["crime_designated"]
+    assert p["matched_fields"] == ["name", "phone"]
+    assert _row(m, "P3", "SDN-7157")["matched_fields"] == ["alias"]
+    accounts = _accounts(
+        {"account_id": "W-9", "owner_party_id": "P3", "chain": "ethereum",
+         "address": "0x7F367cC41522cE07553e823bf3be79A889DEbe1B"},
+    )  # fmt: skip
+    w = screen_wallets(accounts, wl)
+    assert w.select("account_id", "entity_id", "level").rows() == [("W-9", "SDN-12345", "strong")]
