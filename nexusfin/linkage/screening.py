@@ -222,7 +222,10 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
 def _name_series(names: pl.Series, organization: pl.Series) -> pl.Series:
+    if names.len() == 0:
+        return pl.Series(names.name, [], dtype=pl.String)
     org = organization.fill_null(False)
+    any_org, all_org = bool(org.any()), bool(org.all())
     t = (
         _ascii_batch(names)
         .str.to_lowercase()
@@ -231,18 +234,18 @@ def _name_series(names: pl.Series, organization: pl.Series) -> pl.Series:
         .str.replace_all(r"[^a-z0-9]+", " ")
         .str.strip_chars()
     )
-    t = t.str.replace(_LEGAL_FORMS, "").zip_with(org, t) if org.any() else t
+    t = t.str.replace(_LEGAL_FORMS, "").zip_with(org, t) if any_org else t
     # each word between two spaces of its own, so " word " patterns never share a space
     s = "  " + t.str.replace_all(" ", "  ", literal=True) + "  "
-    if org.any():
-        as_org = s.str.replace_many(
-            [f" {w} " for w in _ORG_STOPWORDS], [" "] * len(_ORG_STOPWORDS), leftmost=True
-        )
-    if not org.all():
-        as_person = s.str.replace_many(
-            [f" {w} " for w in _HONORIFICS], [" "] * len(_HONORIFICS), leftmost=True
-        ).str.replace_all(r" [a-z] ", " ")
-    s = as_org if org.all() else as_person if not org.any() else as_org.zip_with(org, as_person)
+    as_org = as_person = s
+    if any_org:
+        stop = [f" {w} " for w in _ORG_STOPWORDS]
+        as_org = s.str.replace_many(stop, [" "] * len(stop), leftmost=True)
+    if not all_org:
+        hon = [f" {w} " for w in _HONORIFICS]
+        as_person = s.str.replace_many(hon, [" "] * len(hon), leftmost=True)
+        as_person = as_person.str.replace_all(r" [a-z] ", " ")  # initials
+    s = as_org if all_org else as_person if not any_org else as_org.zip_with(org, as_person)
     s = s.str.replace_many(
         [" abd  al  ", " abd  el  ", " abd  ul  "], [" abdul  "] * 3, leftmost=True
     )
@@ -349,7 +352,7 @@ def _blocked_similar(
     ).unique(["lid", "rid"])
 
 
-_MAX_WORDS = 32  # words of a name taken into account (positions are packed into 6 bits)
+_MAX_WORDS = 32  # words of a name taken into account (a longer name is cut)
 
 
 def _words(names: pl.DataFrame, id_col: str) -> tuple[pl.DataFrame, pl.DataFrame]:
