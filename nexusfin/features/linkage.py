@@ -43,7 +43,7 @@ def screen_reference(parties: pl.DataFrame, watchlist: pl.DataFrame, accounts: p
     party_matches = screen_parties(parties, watchlist, scfg)
     tags = address_tags if address_tags is not None else pl.DataFrame(
         schema={"address": pl.String, "chain": pl.String, "category": pl.String, "label": pl.String})
-    wallet_matches = screen_wallets(accounts, watchlist, tags)
+    wallet_matches = screen_wallets(accounts, watchlist, tags, scfg)
     matches = pl.concat([party_matches, wallet_matches], how="vertical_relaxed")
     links = shared_identifiers(parties, max_group=config.linkage.max_shared_identifier_group).links
     strong = matches.filter(pl.col("level") == "strong")

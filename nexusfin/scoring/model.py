@@ -19,6 +19,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.frozen import FrozenEstimator
+from sklearn.impute import SimpleImputer
 from sklearn.metrics import average_precision_score, make_scorer
 from sklearn.model_selection import TunedThresholdClassifierCV
 from sklearn.pipeline import Pipeline
@@ -31,9 +32,19 @@ class TrainingError(ValueError):
     """The training data cannot produce a model (too few labels, empty ranges, ...)."""
 
 
+# nullable features where null means "no path": far beyond any real value (not "unknown"), so the
+# trees see one ordered scale (and a column that is all null in a training set stays usable)
+FAR = {"hops_to_facilitator": 99.0, "hops_from_facilitator": 99.0, "hops_to_terror": 99.0,
+       "days_since_facilitator_flow": 999.0}
+
+
 def make_pipeline(config: ModelConfig) -> Pipeline:
+    cols = list(FEATURE_COLUMNS)
     select = ColumnTransformer(
-        [("features", "passthrough", list(FEATURE_COLUMNS))], remainder="drop", verbose_feature_names_out=False
+        [(f"no_path_{c}", SimpleImputer(strategy="constant", fill_value=v, keep_empty_features=True), [c])
+         for c, v in FAR.items()]
+        + [("features", "passthrough", [c for c in cols if c not in FAR])],
+        remainder="drop", verbose_feature_names_out=False,
     ).set_output(transform="polars")
     hgb = HistGradientBoostingClassifier(
         max_iter=config.max_iter, learning_rate=config.learning_rate, max_leaf_nodes=config.max_leaf_nodes,
@@ -76,7 +87,7 @@ class TrainedModel:
     model: CalibratedClassifierCV
     threshold: float
     capacity_rate: float
-    reference_values: dict[str, float]  # training medians: the baseline of the explanations
+    reference_values: dict[str, float | None]  # training medians: the baseline of the explanations
     train_range: tuple[date, date]
     holdback_range: tuple[date, date]
     n_train: int
@@ -182,7 +193,8 @@ def train(features: pl.DataFrame, sar_filings: pl.DataFrame, config: ScoringConf
         model=calibrated,
         threshold=float(tuner.best_threshold_),
         capacity_rate=capacity_rate,
-        reference_values={c: float(v) if v is not None else 0.0
+        # training medians (None where most rows have no facilitator path: the typical value is "no path")
+        reference_values={c: float(v) if v is not None else None
                           for c, v in train_rows.select(FEATURE_COLUMNS).median().row(0, named=True).items()},
         train_range=(min(train_rows["as_of"]), max(train_rows["as_of"])),
         holdback_range=(hold_days[0], hold_days[-1]),
@@ -194,7 +206,7 @@ def train(features: pl.DataFrame, sar_filings: pl.DataFrame, config: ScoringConf
     return model
 
 
-def explain(pipeline: Pipeline, rows: pl.DataFrame, reference_values: dict[str, float], top: int = 5
+def explain(pipeline: Pipeline, rows: pl.DataFrame, reference_values: dict[str, float | None], top: int = 5
             ) -> list[list[dict]]:
     """Top feature contributions per row: for each feature, how much the model's log-odds drop when
     that feature alone is set to its training median (single-feature ablation). Positive values

@@ -45,28 +45,17 @@ def select_queue(scores: pl.DataFrame, open_accounts: pl.Series | None, alerts_p
         pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("queue_rank"))
 
 
-_FEATURE_WORDS = {
-    "hops_to_terror": "money reaches a terror-designated facilitator in {v:g} transfers",
-    "hops_to_facilitator": "money reaches a facilitator in {v:g} transfers",
-    "hops_from_facilitator": "receives facilitator money within {v:g} transfers",
-    "convergent": "criminal-typology alerts on money that reaches a terror-designated facilitator",
-    "on_convergence_path": "on a money path from criminal activity to a terror-designated facilitator",
-    "watchlist_strong": "owner is a strong watchlist match",
-    "identifier_link": "owner shares an identifier with a listed party",
-}
-
-
 def _reason(c: dict) -> str:
     v = c["value"]
     shown = "missing" if v is None else (f"{v:,.0f}" if abs(v) >= 1000 else f"{v:g}")
-    ref = c["reference"]
+    ref = "none" if c["reference"] is None else f"{c['reference']:g}"
     sign = "+" if c["contribution"] > 0 else ""
-    return f"{c['feature']} = {shown} (typical {ref:g}; {sign}{c['contribution']:.2f} log-odds)"
+    return f"{c['feature']} = {shown} (typical {ref}; {sign}{c['contribution']:.2f} log-odds)"
 
 
 def build_queue(day: date, scores: pl.DataFrame, features: pl.DataFrame, paths: pl.DataFrame,
                 window_alerts: pl.DataFrame, accounts: pl.DataFrame, open_accounts: pl.Series | None,
-                pipeline, reference_values: dict[str, float], *, alerts_per_day: int, explain_top: int
+                pipeline, reference_values: dict[str, float | None], *, alerts_per_day: int, explain_top: int
                 ) -> pl.DataFrame:
     """schemas/alert_queue.yaml rows of one day, with the evidence behind each."""
     chosen = select_queue(scores.filter(pl.col("as_of") == day), open_accounts, alerts_per_day)
