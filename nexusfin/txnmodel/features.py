@@ -1,0 +1,258 @@
+"""Per-transaction features: the row itself plus graph features of its two accounts.
+
+No feature reads a label, the patterns file, the txn id or the order of rows that share a
+timestamp. Graph features of row i see only rows ``j < limit[i]`` (``split.visibility``).
+
+* **row**: log amount (USD and paid currency), paid and received currency, cross-currency,
+  payment format (channel) and booking type, self transfer, same owner (entity), same bank.
+  No clock features (hour, weekday): AMLworld-style generators schedule laundering legs with
+  their own clock, and a model would learn that artefact.
+* **windows** (``kernels.window_stats``) for both accounts and both directions (src sends /
+  src receives / dst receives / dst sends) in symmetric windows of ``window_hours`` and over the
+  whole visible graph, plus "before" windows for the sender and "after" windows for the
+  receiver (``pass_hours``): rows, distinct counterparties (fan-in / fan-out), mean and standard
+  deviation of log amounts, log volume; this amount against the sender's and receiver's mean,
+  against what the sender received just before, and what the receiver sends on just after.
+* **repeated edges** (``kernels.pair_stats``): earlier rows on the same edge, visible rows on it,
+  rows on the reverse edge before and around it.
+* **gaps** (``kernels.gaps``): time since the sender last sent and last received (and that
+  amount), since the receiver last received, until the receiver next sends (and that amount).
+* **cycles** (``kernels.cycle_length``): length of the shortest directed cycle (2 to 6 hops)
+  through the row within ``cycle_hours`` either side, avoiding hubs.
+* **motifs** (``kernels.motifs``): the row as a gather leg of a scatter-gather, as a scatter leg,
+  and how many other senders of the receiver share a receiver with the sender (bipartite /
+  stack layers), within ``motif_hours``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import kernels as K
+from .data import TxnTable
+
+HOUR_US = 3_600_000_000
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    window_hours: tuple[float, ...] = (24.0, 72.0)
+    pass_hours: float = 24.0
+    pair_hours: float = 72.0
+    cycle_hours: float = 72.0
+    cycle_fwd_depth: int = 3  # with back depth 2: cycles of up to 6 hops
+    cycle_back_depth: int = 2
+    motif_hours: float = 72.0
+    hub_cap: int = 60  # accounts with more rows than this in a cycle/motif window are not walked through
+    chunks_per_thread: int = 8
+
+
+@dataclass
+class Features:
+    X: np.ndarray  # float32 (rows, features); NaN = missing
+    names: list[str]
+    categorical: list[bool]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def column(self, name: str) -> np.ndarray:
+        return self.X[:, self.names.index(name)]
+
+
+class _Builder:
+    def __init__(self, n: int) -> None:
+        self.cols: list[np.ndarray] = []
+        self.names: list[str] = []
+        self.cat: list[bool] = []
+        self.n = n
+
+    def add(self, name: str, values, categorical: bool = False) -> None:
+        v = np.asarray(values, dtype=np.float32)
+        assert v.shape == (self.n,), name
+        self.cols.append(v)
+        self.names.append(name)
+        self.cat.append(categorical)
+
+    def build(self) -> np.ndarray:
+        X = np.empty((self.n, len(self.cols)), dtype=np.float32)
+        for k, c in enumerate(self.cols):
+            X[:, k] = c
+        return X
+
+
+def _threads() -> int:
+    import numba
+
+    return numba.get_num_threads()
+
+
+def graph_index(t: TxnTable) -> dict[str, np.ndarray]:
+    out_ptr, out_rows = K.csr(t.src, t.n_accounts)
+    in_ptr, in_rows = K.csr(t.dst, t.n_accounts)
+    return {"out_ptr": out_ptr, "out_rows": out_rows, "in_ptr": in_ptr, "in_rows": in_rows}
+
+
+def pair_index(src: np.ndarray, dst: np.ndarray, n_accounts: int):
+    """(ptr, rows, group, rev_group): rows grouped by (src, dst) in ascending row order; the group
+    of each row and of its reverse edge (dst, src) (-1 when absent or a self transfer)."""
+    key = src.astype(np.int64) * np.int64(n_accounts) + dst.astype(np.int64)
+    uniq, group = np.unique(key, return_inverse=True)
+    ptr, rows = K.csr(group, len(uniq))
+    rkey = dst.astype(np.int64) * np.int64(n_accounts) + src.astype(np.int64)
+    pos = np.searchsorted(uniq, rkey)
+    pos_c = np.minimum(pos, len(uniq) - 1)
+    rev = np.where((uniq[pos_c] == rkey) & (src != dst), pos_c, -1).astype(np.int64)
+    return ptr, rows, group.astype(np.int64), rev
+
+
+SIDES = {  # name: (query by, edges of, counterparty column)
+    "src_out": ("out", "out", "dst"),
+    "src_in": ("out", "in", "src"),
+    "dst_in": ("in", "in", "src"),
+    "dst_out": ("in", "out", "dst"),
+}
+
+
+def build_features(t: TxnTable, limit: np.ndarray, cfg: FeatureConfig | None = None) -> Features:
+    """The feature matrix of every row of ``t`` (see the module doc) under visibility ``limit``."""
+    cfg = cfg or FeatureConfig()
+    n = len(t)
+    limit = np.ascontiguousarray(limit, dtype=np.int64)
+    if len(limit) != n:
+        raise ValueError("limit must have one entry per row")
+    sec: dict[str, float] = {}
+    b = _Builder(n)
+    log_usd = np.log1p(t.amount_usd)
+    n_chunks = max(1, _threads() * cfg.chunks_per_thread)
+
+    t0 = time.perf_counter()
+    g = graph_index(t)
+    idx = {"out": (g["out_ptr"], g["out_rows"]), "in": (g["in_ptr"], g["in_rows"])}
+    chunks = {k: K.balanced_chunks(v[0], n_chunks) for k, v in idx.items()}
+    row_chunks = np.linspace(0, n, n_chunks + 1).astype(np.int64)
+    cols = {"src": t.src, "dst": t.dst}
+    sec["index"] = time.perf_counter() - t0
+
+    # row
+    b.add("log_amount_usd", log_usd)
+    b.add("log_amount", np.log1p(t.amount))
+    b.add("pay_currency", t.pay_ccy, True)
+    b.add("recv_currency", t.recv_ccy, True)
+    b.add("cross_currency", t.pay_ccy != t.recv_ccy)
+    b.add("channel", t.channel, True)
+    b.add("txn_type", t.txn_type, True)
+    b.add("self_transfer", t.src == t.dst)
+    b.add("same_owner", np.where(t.same_owner < 0, np.nan, t.same_owner))
+    b.add("same_bank", np.where(t.same_bank < 0, np.nan, t.same_bank))
+
+    # windows: plain (account), same payment format (account x channel), first-time edges only
+    t0 = time.perf_counter()
+    H = HOUR_US
+    sides = tuple(SIDES)
+    specs: list[tuple[str, str, int, int, tuple[str, ...]]] = [
+        (f"{w:g}h", "plain", int(w * H), int(w * H), sides) for w in cfg.window_hours
+    ]
+    specs.append(("all", "plain", int(K.INF), int(K.INF), sides))
+    p = int(cfg.pass_hours * H)
+    specs.append((f"pre{cfg.pass_hours:g}h", "plain", p, 0, ("src_in", "src_out")))
+    specs.append((f"post{cfg.pass_hours:g}h", "plain", 0, p, ("dst_out", "dst_in")))
+    for w in cfg.window_hours:
+        specs.append((f"{w:g}h_same_format", "format", int(w * H), int(w * H), sides))
+        specs.append((f"{w:g}h_new_edges", "new", int(w * H), int(w * H), sides))
+    n_ch = int(t.channel.max()) + 1 if n else 1
+    prior_rows = None
+    keyed: dict[str, dict] = {"plain": {"out": idx["out"], "in": idx["in"], "chunks": chunks,
+                                        "q": {"out": t.src, "in": t.dst}}}
+    stats: dict[str, tuple[np.ndarray, ...]] = {}
+    for wname, space, back, fwd, which in specs:
+        if space not in keyed:
+            if space == "format":
+                ks, kd, nk = t.src * n_ch + t.channel, t.dst * n_ch + t.channel, t.n_accounts * n_ch
+                eo, ei = K.csr(ks, nk), K.csr(kd, nk)
+            else:  # "new": edges are the rows first on their (src, dst) pair; queries all rows
+                if prior_rows is None:
+                    pptr, prows, group, rev = pair_index(t.src, t.dst, t.n_accounts)
+                    prior_rows = K.pair_stats(t.ts, limit, pptr, prows, group, rev, np.int64(cfg.pair_hours * H))
+                first = prior_rows[0] == 0
+                ks, kd, nk = t.src, t.dst, t.n_accounts
+                eo = K.csr(np.where(first, ks, nk), nk + 1)
+                ei = K.csr(np.where(first, kd, nk), nk + 1)
+                eo, ei = (eo[0][:-1], eo[1]), (ei[0][:-1], ei[1])
+            qo, qi = K.csr(ks, nk), K.csr(kd, nk)
+            keyed[space] = {"out": eo, "in": ei, "qout": qo, "qin": qi,
+                            "chunks": {"out": K.balanced_chunks(qo[0], n_chunks),
+                                       "in": K.balanced_chunks(qi[0], n_chunks)}}
+        ks_ = keyed[space]
+        for side in which:
+            qby, eof, other = SIDES[side]
+            q_ptr, q_rows = (ks_[qby] if space == "plain" else ks_["q" + qby])
+            e_ptr, e_rows = ks_[eof]
+            cnt, dist, s1, s2, vol = K.window_stats(
+                q_ptr, q_rows, e_ptr, e_rows, t.ts, cols[other], log_usd, t.amount_usd,
+                limit, np.int64(back), np.int64(fwd), t.n_accounts, ks_["chunks"][qby])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = np.where(cnt > 0, s1 / np.maximum(cnt, 1), np.nan)
+                var = np.where(cnt > 1, s2 / np.maximum(cnt, 1) - mean * mean, np.nan)
+            key = f"{side}_{wname}"
+            stats[key] = (cnt, dist, mean, vol)
+            b.add(f"{key}_rows", cnt)
+            b.add(f"{key}_distinct", dist)
+            b.add(f"{key}_mean_log_amount", mean)
+            b.add(f"{key}_std_log_amount", np.sqrt(np.maximum(var, 0.0)))
+            b.add(f"{key}_log_volume", np.log1p(np.maximum(vol, 0.0)))
+    w_mid = f"{cfg.window_hours[-1]:g}h"
+    b.add("amount_vs_src_out_mean", log_usd - stats[f"src_out_{w_mid}"][2])
+    b.add("amount_vs_dst_in_mean", log_usd - stats[f"dst_in_{w_mid}"][2])
+    pre, post = f"pre{cfg.pass_hours:g}h", f"post{cfg.pass_hours:g}h"
+    b.add("amount_vs_src_received_before", log_usd - np.log1p(np.maximum(stats[f"src_in_{pre}"][3], 0.0)))
+    b.add("dst_sent_after_vs_amount", np.log1p(np.maximum(stats[f"dst_out_{post}"][3], 0.0)) - log_usd)
+    sec["windows"] = time.perf_counter() - t0
+
+    # repeated edges
+    t0 = time.perf_counter()
+    pptr, prows, group, rev = pair_index(t.src, t.dst, t.n_accounts)
+    prior, total, rev_prior, rev_win = K.pair_stats(t.ts, limit, pptr, prows, group, rev,
+                                                    np.int64(cfg.pair_hours * H))
+    b.add("edge_prior_rows", prior)
+    b.add("edge_visible_rows", total)
+    b.add("reverse_edge_prior_rows", rev_prior)
+    b.add("reverse_edge_window_rows", rev_win)
+    sec["pairs"] = time.perf_counter() - t0
+
+    # gaps
+    t0 = time.perf_counter()
+    gp = K.gaps(t.ts, t.src, t.dst, t.amount_usd, limit, g["out_ptr"], g["out_rows"], g["in_ptr"], g["in_rows"])
+    gp = np.where(gp < 0, np.nan, gp)
+    minutes = 60_000_000.0
+    b.add("src_prev_out_gap_log_min", np.log1p(gp[:, 0] / minutes))
+    b.add("src_prev_in_gap_log_min", np.log1p(gp[:, 1] / minutes))
+    b.add("src_prev_in_amount_vs_amount", np.log1p(gp[:, 2]) - log_usd)
+    b.add("dst_prev_in_gap_log_min", np.log1p(gp[:, 3] / minutes))
+    b.add("dst_next_out_gap_log_min", np.log1p(gp[:, 4] / minutes))
+    b.add("dst_next_out_amount_vs_amount", np.log1p(gp[:, 5]) - log_usd)
+    sec["gaps"] = time.perf_counter() - t0
+
+    # cycles
+    t0 = time.perf_counter()
+    cyc = K.cycle_length(t.ts, t.src, t.dst, limit, g["out_ptr"], g["out_rows"], g["in_ptr"], g["in_rows"],
+                         np.int64(cfg.cycle_hours * H), cfg.cycle_fwd_depth, cfg.cycle_back_depth, cfg.hub_cap,
+                         t.n_accounts, row_chunks)
+    b.add("cycle_length", np.where(cyc < 0, np.nan, cyc))
+    sec["cycles"] = time.perf_counter() - t0
+
+    # motifs
+    t0 = time.perf_counter()
+    mo = K.motifs(t.ts, t.src, t.dst, limit, g["out_ptr"], g["out_rows"], g["in_ptr"], g["in_rows"],
+                  np.int64(cfg.motif_hours * H), cfg.hub_cap, t.n_accounts, row_chunks)
+    mo = np.where(mo < 0, np.nan, mo)
+    b.add("scatter_gather_gather_leg", mo[:, 0])
+    b.add("scatter_gather_scatter_leg", mo[:, 1])
+    b.add("bipartite_co_senders", mo[:, 2])
+    sec["motifs"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    X = b.build()
+    sec["assemble"] = time.perf_counter() - t0
+    return Features(X, b.names, b.cat, sec)
