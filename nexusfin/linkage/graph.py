@@ -331,9 +331,19 @@ def _bfs(rec, recf, fwd, push_ptr, push_idx, pull_ptr, pull_idx, seeds, max_hops
                     elif _better(k, x, r, _key(rec, c, fwd), recf[c, 2], c):
                         cand[u] = r
             nxt = buf[:count].copy()
-        _label_level(nxt, cand, hops, row, dl, seed, bott, first, last, rec, recf, fwd, level)
-        for i in range(len(nxt)):
+        for i in range(len(nxt)):  # label the new level; its paths extend those of the level before
             u = nxt[i]
+            r = cand[u]
+            v = _known(rec, r, fwd)
+            x = recf[r, 2]
+            hops[u] = level
+            row[u] = r
+            dl[u] = _key(rec, r, fwd)
+            seed[u] = seed[v]
+            bott[u] = min(x, bott[v])
+            first[u] = x
+            last[u] = max(rec[r, 0], last[v])
+            cand[u] = -1
             m_unlabelled -= pull_ptr[u + 1] - pull_ptr[u]
         frontier = nxt
     for i in range(len(seeds)):
@@ -391,24 +401,6 @@ def _pull_level(cand, hops, dl, rec, recf, fwd, pull_ptr, pull_idx, level, time_
                 best = r
                 best_key = k
         cand[u] = best
-
-
-@pnjit
-def _label_level(nxt, cand, hops, row, dl, seed, bott, first, last, rec, recf, fwd, level):
-    """Label the accounts of a new level; their paths extend those of the level before."""
-    for i in prange(len(nxt)):
-        u = nxt[i]
-        r = cand[u]
-        v = _known(rec, r, fwd)
-        x = recf[r, 2]
-        hops[u] = level
-        row[u] = r
-        dl[u] = _key(rec, r, fwd)
-        seed[u] = seed[v]
-        bott[u] = min(x, bott[v])
-        first[u] = x
-        last[u] = max(rec[r, 0], last[v])
-        cand[u] = -1
 
 
 # -- personalized PageRank ------------------------------------------------------------------------------
@@ -492,6 +484,9 @@ def _undirected(src, dst, usd, out_ptr, out_idx, in_ptr, in_idx, by_usd):
 
 @pnjit
 def _ppr(ptr, nbr, w, seeds, alpha, iterations, tol):
+    """Power iteration, one parallel pass per iteration: each account pulls its neighbours'
+    shares ``q = p / strength`` of the previous iteration and, in the same pass, writes its own
+    share for the next one and adds to the dangling mass and the L1 change."""
     n = len(ptr) - 1
     strength = np.zeros(n)
     for a in prange(n):
@@ -499,32 +494,38 @@ def _ppr(ptr, nbr, w, seeds, alpha, iterations, tol):
         for j in range(ptr[a], ptr[a + 1]):
             s += w[j]
         strength[a] = s
-    e = 1.0 / len(seeds)
-    p = np.zeros(n)
+    ev = np.zeros(n)
     for i in range(len(seeds)):
-        p[seeds[i]] = e
-    q = np.empty(n)
+        ev[seeds[i]] = 1.0 / len(seeds)
+    p = ev.copy()
+    q = np.zeros(n)
+    dangling = 0.0
+    for a in range(n):
+        if strength[a] > 0.0:
+            q[a] = p[a] / strength[a]
+        else:
+            dangling += p[a]
     new = np.empty(n)
+    q_new = np.empty(n)
     for _ in range(iterations):
-        dangling = 0.0
-        for a in prange(n):
-            if strength[a] > 0.0:
-                q[a] = p[a] / strength[a]
-            else:
-                q[a] = 0.0
-                dangling += p[a]
+        back = alpha + (1.0 - alpha) * dangling
+        diff = 0.0
+        dangling_new = 0.0
         for a in prange(n):
             acc = 0.0
             for j in range(ptr[a], ptr[a + 1]):
                 acc += w[j] * q[nbr[j]]
-            new[a] = (1.0 - alpha) * acc
-        back = (alpha + (1.0 - alpha) * dangling) * e
-        for i in range(len(seeds)):
-            new[seeds[i]] += back
-        diff = 0.0
-        for a in prange(n):
-            diff += abs(new[a] - p[a])
+            v = (1.0 - alpha) * acc + back * ev[a]
+            new[a] = v
+            diff += abs(v - p[a])
+            if strength[a] > 0.0:
+                q_new[a] = v / strength[a]
+            else:
+                q_new[a] = 0.0
+                dangling_new += v
         p, new = new, p
+        q, q_new = q_new, q
+        dangling = dangling_new
         if diff < tol:
             break
     return p
