@@ -58,7 +58,7 @@ def replay_queue(rows: pl.DataFrame, score: str, *, alerts_per_day: int, open_da
         if eligible is not None:
             pool = pool.filter(pl.col(eligible))
         cutoff = day - timedelta(days=open_days)
-        still_open = [a for a, d in opened.items() if d > cutoff]
+        still_open = [a for a, d in opened.items() if d >= cutoff]  # as the pipeline: raised in the last open_days days
         if still_open:
             pool = pool.filter(~pl.col("account_id").is_in(still_open))
         top = pool.sort([score, "account_id"], descending=[True, False]).head(alerts_per_day)

@@ -141,6 +141,14 @@ def ranking_metrics(y: np.ndarray, score: np.ndarray, days: np.ndarray, budget_p
     }
 
 
+def typical_values(rows: pl.DataFrame) -> dict[str, float | None]:
+    """The training median of every feature; None (no path) where most rows have none."""
+    X = rows.select(FEATURE_COLUMNS)
+    nulls = X.null_count().row(0, named=True)
+    med = X.median().row(0, named=True)
+    return {c: None if nulls[c] * 2 > X.height or med[c] is None else float(med[c]) for c in FEATURE_COLUMNS}
+
+
 def train(features: pl.DataFrame, sar_filings: pl.DataFrame, config: ScoringConfig,
           first_data_day: date | None = None) -> TrainedModel:
     """Fit on the training days, calibrate and set the threshold on the held-back days.
@@ -193,9 +201,7 @@ def train(features: pl.DataFrame, sar_filings: pl.DataFrame, config: ScoringConf
         model=calibrated,
         threshold=float(tuner.best_threshold_),
         capacity_rate=capacity_rate,
-        # training medians (None where most rows have no facilitator path: the typical value is "no path")
-        reference_values={c: float(v) if v is not None else None
-                          for c, v in train_rows.select(FEATURE_COLUMNS).median().row(0, named=True).items()},
+        reference_values=typical_values(train_rows),
         train_range=(min(train_rows["as_of"]), max(train_rows["as_of"])),
         holdback_range=(hold_days[0], hold_days[-1]),
         n_train=len(train_rows), n_train_positive=n_pos, n_holdback=len(hold_rows), n_holdback_positive=n_hold_pos,
@@ -208,24 +214,37 @@ def train(features: pl.DataFrame, sar_filings: pl.DataFrame, config: ScoringConf
 
 def explain(pipeline: Pipeline, rows: pl.DataFrame, reference_values: dict[str, float | None], top: int = 5
             ) -> list[list[dict]]:
-    """Top feature contributions per row: for each feature, how much the model's log-odds drop when
-    that feature alone is set to its training median (single-feature ablation). Positive values
-    pushed the score up. Exact for the model, cheap for the handful of rows an analyst reviews."""
+    """Top feature contributions per row, by greedy insertion: start from a typical account (every
+    feature at its training median, ``reference``) and, step by step, restore the account's own
+    value of the feature that moves the model's log-odds the most, given those already restored.
+    Each contribution is that step's change, so the reasons add up to the difference between the
+    typical account and the account with those features; redundant features (two ways of saying
+    "close to a facilitator") do not hide each other. Positive values pushed the score up. Exact
+    for the model, cheap for the handful of rows an analyst reviews."""
     if rows.is_empty():
         return []
-    X = rows.select(FEATURE_COLUMNS)
-    base = pipeline.decision_function(X)
-    n, cols = len(X), list(FEATURE_COLUMNS)
-    ablated = pl.concat([X.with_columns(pl.lit(reference_values[c], dtype=pl.Float64).alias(c)) for c in cols])
-    margins = pipeline.decision_function(ablated).reshape(len(cols), n)
-    contrib = base[None, :] - margins  # (feature, row)
+    cols = list(FEATURE_COLUMNS)
+    X = rows.select(cols)
     values = X.to_numpy()
+    typical = pl.DataFrame({c: [reference_values[c]] for c in cols}, schema={c: pl.Float64 for c in cols})
     out: list[list[dict]] = []
-    for i in range(n):
-        order = np.argsort(-np.abs(contrib[:, i]), kind="stable")[:top]
-        out.append([
-            {"feature": cols[j], "value": None if np.isnan(values[i, j]) else float(values[i, j]),
-             "reference": reference_values[cols[j]], "contribution": round(float(contrib[j, i]), 4)}
-            for j in order if abs(contrib[j, i]) > 1e-9
-        ])
+    for i in range(X.height):
+        actual = X.slice(i, 1)
+        current = typical
+        margin = float(pipeline.decision_function(current)[0])
+        remaining = list(cols)
+        steps: list[dict] = []
+        for _ in range(min(top, len(cols))):
+            trials = pl.concat([current.with_columns(actual.get_column(c)) for c in remaining])
+            gains = pipeline.decision_function(trials) - margin
+            j = int(np.argmax(np.abs(gains)))
+            if abs(gains[j]) <= 1e-9:
+                break
+            c = remaining.pop(j)
+            k = cols.index(c)
+            steps.append({"feature": c, "value": None if np.isnan(values[i, k]) else float(values[i, k]),
+                          "reference": reference_values[c], "contribution": round(float(gains[j]), 4)})
+            current = trials.slice(j, 1)
+            margin += float(gains[j])
+        out.append(steps)
     return out
