@@ -12,7 +12,7 @@ UV_VERSION := 0.13.8
 # One demo world; override e.g. `make demo DEMO_ACCOUNTS=50000 DEMO_DAYS=30`.
 DEMO_DIR      ?= var/demo
 DEMO_ACCOUNTS ?= 5000
-DEMO_DAYS     ?= 14
+DEMO_DAYS     ?= 28
 DEMO_SEED     ?= 7
 
 export TZ := UTC

@@ -148,6 +148,10 @@ def run(
     ] = None,
     from_: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
     to: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD.")] = None,
+    score: Annotated[bool, typer.Option(help="Also score the days and queue alerts (trains a first model when "
+                                              "the registry has no champion).")] = False,
+    models: Annotated[Path | None, typer.Option(help="Model registry (default: LAKE/../models).")] = None,
+    train_until: Annotated[str | None, typer.Option(help="Last day a first model trains on, YYYY-MM-DD.")] = None,
 ) -> None:
     """Materialize the asset graph in-process through Dagster and print a summary."""
     # the library never imports dagster at module level: the code location is loaded only here
@@ -161,6 +165,7 @@ def run(
             start=date.fromisoformat(from_) if from_ else None,
             end=date.fromisoformat(to) if to else None,
             on_day=lambda done, total: progress.update(task, completed=done, total=total),
+            score=score, models=models, train_last_day=date.fromisoformat(train_until) if train_until else None,
         )
     print_run_summary(summary)
     if not summary.success:
@@ -177,12 +182,14 @@ def print_run_summary(summary) -> None:
         err_console.print("[yellow]no landing files matched:[/] nothing to ingest "
                           "(expected landing/transactions/transactions_YYYY-MM-DD.<parquet|csv|jsonl>)")
     table = Table(title="pipeline run")
-    for col in ("day", "rows read", "accepted", "quarantined", "alerts", "checks passed", "failed", "warned",
-                "status"):
+    for col in ("day", "rows read", "accepted", "quarantined", "alerts", "featured", "queued", "checks passed",
+                "failed", "warned", "status"):
         table.add_column(col, justify="left" if col in ("day", "status") else "right")
     for d in summary.days:
         table.add_row(d.day, f"{d.rows_read:,}", f"{d.rows_accepted:,}", f"{d.rows_quarantined:,}",
                       f"{d.n_alerts:,}" if d.detected else "-",
+                      f"{d.featured_accounts:,}" if d.featured_accounts else "-",
+                      f"{d.queued:,}" if d.scored else "-",
                       str(d.checks_passed), str(len(d.checks_failed)), str(len(d.checks_warned)),
                       "[green]ok" if d.success else "[red]FAILED")
     console.print(table)
@@ -205,6 +212,11 @@ def print_run_summary(summary) -> None:
             console.print(f"[yellow]{d.day} warning:[/] {name}")
         if d.error:
             err_console.print(f"[red]{d.day}:[/] {d.error}")
+    tr = getattr(summary, "training", None)
+    if tr is not None:
+        line = (f"training: candidate {tr.version or '-'}, promoted {tr.promoted}"
+                + (f", failed checks {tr.checks_failed}" if tr.checks_failed else "") + (f"; {tr.error}" if tr.error else ""))
+        (console if tr.success else err_console).print(line)
     console.print(f"lake:      {summary.lake}\nwarehouse: {summary.warehouse}\ndagster:   {summary.dagster_home} (make dagster shows the runs)")
 
 
@@ -333,6 +345,14 @@ def schemas(
 
     console.print(describe([table] if table else None), markup=False, highlight=False)
 
+
+def _register_subcommands() -> None:
+    from nexusfin.cli_models import app as models_app
+
+    app.add_typer(models_app, name="models")
+
+
+_register_subcommands()
 
 if __name__ == "__main__":
     app()

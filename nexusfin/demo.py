@@ -1,8 +1,12 @@
 """`make demo`: generate a synthetic world and run every stage that exists on it.
 
 Stages run on the embedded default: local Parquet files and one DuckDB file under ``--out``:
-ingest and detection per day through Dagster, then the alerts and their evaluation against the
-world's ground truth.
+ingest, detection and features per day through Dagster; the first model trained on the SAR labels
+of the first weeks and promoted through its gate; scores and the ranked alert queue per day; then
+the detector alerts, the queue and their evaluation against the world's ground truth.
+
+The demo world is short (4 weeks), so it scores with 7-day feature windows and a 5-day held-back
+window (``--out``/scoring.yaml, written here); the packaged defaults use 14 and 7.
 """
 
 from __future__ import annotations
@@ -64,16 +68,99 @@ def _show_detections(lake: Path, world: Path) -> None:
         if a["path_accounts"]:
             console.print(f"  path: {' → '.join(a['path_accounts'])}")
 
-    console.rule("[bold]4. evaluation against the ground truth")
+    console.rule("[bold]4. detector evaluation against the ground truth")
     n_accounts = pl.scan_parquet(lake / "reference" / "accounts.parquet").select(pl.len()).collect().item()
     print_evaluation(evaluate(alerts, world / "truth", n_accounts=n_accounts))
+
+
+DEMO_SCORING = """# demo: a 4-week world, so shorter windows than the packaged defaults (14-day features, 7 held back)
+features:
+  window_days: 7
+training:
+  holdback_days: 5
+  snapshot_stride_days: 1
+"""
+
+
+def _show_scoring(summary, lake: Path, world: Path, models: Path, train_last: date) -> None:
+    """The model that was trained, the queue, two alerts with their reasons, and the queue's
+    evaluation against the ground truth on the days after the training range."""
+    import polars as pl
+    from rich.table import Table
+
+    from nexusfin.features import read_features
+    from nexusfin.scoring.config import load_scoring_config
+    from nexusfin.scoring.evaluate import evaluate_scores, load_truth_accounts
+    from nexusfin.scoring.registry import Registry
+
+    console.rule("[bold]5. model: trained on SAR labels, promoted through its gate")
+    tr = summary.training
+    reg = Registry(models)
+    if tr is not None:
+        console.print(f"training run: {'ok' if tr.success else 'FAILED'}; candidate {tr.version}; "
+                      f"promoted: {tr.promoted}" + (f"; error: {tr.error}" if tr.error else ""))
+    if not reg.has("champion"):
+        console.print("[red]no champion model: scoring did not run[/]")
+        return
+    champ = reg.get("champion")
+    m = champ.manifest
+    console.print(f"champion {champ.version}: trained {m['train_range'][0]}..{m['train_range'][1]} "
+                  f"({m['n_train']:,} rows, {m['n_train_positive']} SAR-labelled), held back "
+                  f"{m['holdback_range'][0]}..{m['holdback_range'][1]}; threshold {m['threshold']:.4f} from a capacity "
+                  f"of {load_scoring_config().queue.alerts_per_day} alerts/day; card {champ.path / 'card.md'}")
+    console.print(f"promotion log: {reg.log_file} ({len(reg.log())} entries)")
+
+    console.rule("[bold]6. the ranked alert queue (deduplicated against open alerts)")
+    files = sorted((lake / "alerts").glob("date=*/part-0.parquet"))
+    queue = pl.read_parquet([str(f) for f in files]) if files else pl.DataFrame()
+    if queue.is_empty():
+        console.print("no model alerts were queued")
+        return
+    console.print(f"{queue.height:,} alerts over {queue['as_of'].n_unique()} days "
+                  f"({queue.height / max(queue['as_of'].n_unique(), 1):.1f}/day); "
+                  f"{queue.filter(pl.col('facilitator_path_accounts').is_not_null()).height} with a money path to a "
+                  f"facilitator, {int(queue['convergent'].sum())} crime-terror convergent")
+    show = pl.concat([queue.filter(pl.col("facilitator_path_accounts").is_not_null()).sort("score", descending=True)
+                      .head(1), queue.sort("score", descending=True).head(2)]).unique("alert_id", keep="first",
+                                                                                  maintain_order=True).head(2)
+    for a in show.iter_rows(named=True):
+        console.print(f"[bold]{a['alert_id']}[/] {a['as_of']} account {a['account_id']} (party {a['party_id']})")
+        console.print(f"  {a['explanation']}")
+
+    console.rule("[bold]7. queue evaluation against the ground truth (days after the training range)")
+    days = sorted(d for d in queue["as_of"].unique().to_list() if d > train_last)
+    scores_files = [str(f) for d in days if (f := lake / "scores" / f"date={d}" / "part-0.parquet").is_file()]
+    if not scores_files:
+        console.print("no scored days after the training range")
+        return
+    scores = pl.read_parquet(scores_files)
+    feats = read_features(lake, days).select("account_id", "as_of", "window_start")
+    rows = feats.join(scores.select("account_id", "as_of", "score", "baseline_score"), on=["account_id", "as_of"])
+    cfg = load_scoring_config()
+    ev = evaluate_scores(rows, load_truth_accounts(world / "truth"), alerts_per_day=cfg.queue.alerts_per_day,
+                         open_days=cfg.queue.open_days, threshold=champ.threshold)
+    t = Table(title=f"{days[0]}..{days[-1]}: {ev.n_suspicious_accounts} truly suspicious accounts active")
+    for c in ("method", "alerts", "alerts/day", "precision", "recall", "PR-AUC"):
+        t.add_column(c, justify="left" if c == "method" else "right")
+    for r in ev.summary.iter_rows(named=True):
+        t.add_row(r["method"], f"{r['alerts']}", f"{r['alerts_per_day']:.1f}", f"{r['precision']:.3f}",
+                  f"{r['recall']:.3f}", f"{r['pr_auc']:.3f}")
+    console.print(t)
+    t = Table(title="recall per typology at the analyst budget")
+    for c in ("typology", "accounts", "model", "detector alerts only"):
+        t.add_column(c, justify="left" if c == "typology" else "right")
+    for r in ev.typologies.iter_rows(named=True):
+        t.add_row(r["typology"], f"{r['accounts']}", f"{r['recall_model']:.2f}", f"{r['recall_baseline']:.2f}")
+    console.print(t)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("var/demo"))
     parser.add_argument("--accounts", type=int, default=5000)
-    parser.add_argument("--days", type=int, default=14)
+    parser.add_argument("--days", type=int, default=28)
+    parser.add_argument("--train-days", type=int, default=21,
+                        help="the first model trains on the first N days (the rest are scored as new days)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--start", default="2026-01-05")
     parser.add_argument("--defect-rate", type=float, default=0.002)
@@ -86,13 +173,16 @@ def main(argv: list[str] | None = None) -> int:
     world = args.out / "world"
     wanted = {"seed": args.seed, "n_accounts": args.accounts, "days": args.days, "start": args.start,
               "defect_rate": args.defect_rate}
+    if args.train_days >= args.days:
+        parser.error("--train-days must be fewer than --days (later days are scored as new)")
     console.rule("[bold]1. synthetic world")
     if _world_is_current(world, wanted):
         console.print(f"reusing the world already generated in {world}")
         report = json.loads((world / "manifest.json").read_text())
     else:
         # a new world invalidates what was built from the old one
-        for stale in (args.out / "lake", args.out / "warehouse.duckdb", args.out / "dagster_home"):
+        for stale in (args.out / "lake", args.out / "warehouse.duckdb", args.out / "dagster_home",
+                      args.out / "models"):
             if stale.is_dir():
                 shutil.rmtree(stale)
             elif stale.exists():
@@ -107,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         report = generate(cfg, world)
     _print_generation(report, world)
 
-    console.rule("[bold]2. pipeline: landing → lake → warehouse → detections (Dagster, in-process)")
+    console.rule("[bold]2. pipeline: landing → lake → warehouse → detections → features → model → scores → alerts "
+                 "(Dagster, in-process)")
     import time
 
     from nexusfin.cli import print_run_summary
@@ -117,12 +208,21 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     warm_up()  # compile (first time on a machine) or load the numba kernels once, before the first day
     console.print(f"detector kernels ready in {time.perf_counter() - t0:.1f} s")
+    import os
+    from datetime import timedelta
+
+    scoring_file = args.out / "scoring.yaml"
+    scoring_file.write_text(DEMO_SCORING)
+    os.environ.setdefault("NEXUSFIN_SCORING", str(scoring_file.resolve()))
+    train_last = date.fromisoformat(args.start) + timedelta(days=args.train_days - 1)
     summary = run_pipeline(world, args.out / "lake", args.out / "warehouse.duckdb",
-                           dagster_home=args.out / "dagster_home")
+                           dagster_home=args.out / "dagster_home", models=args.out / "models", score=True,
+                           train_last_day=train_last)
     print_run_summary(summary)
 
     if summary.days:
         _show_detections(args.out / "lake", world)
+        _show_scoring(summary, args.out / "lake", world, args.out / "models", train_last)
 
     root = DataRoot(world)
     console.rule("[bold]where the results are")
@@ -132,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"Parquet lake:                {args.out / 'lake'}")
     console.print(f"detector alerts:             {args.out / 'lake' / 'detections'} "
                   "(warehouse view detector_alerts)")
+    console.print(f"features, scores, alerts:    {args.out / 'lake'}/features, scores, alerts "
+                  "(warehouse views account_features, account_scores, alert_queue)")
+    console.print(f"model registry:              {args.out / 'models'} (nexusfin models list)")
     console.print(f"DuckDB warehouse:            {args.out / 'warehouse.duckdb'} (open read-only)")
     console.print(f"evaluation again:            nexusfin evaluate --truth {root.truth} --lake {args.out / 'lake'}")
     console.print("Dagster UI over these runs:  make dagster  → http://localhost:3000")

@@ -178,10 +178,12 @@ def _merge(outcome: DayOutcome, result: dg.ExecuteInProcessResult) -> None:
 
 
 def run_training(resources: dict, instance: dg.DagsterInstance, *, first_day: date | None = None,
-                 last_day: date | None = None, note: str = "") -> TrainingOutcome:
-    """One training_job run: a candidate, registered; promoted only if its gate passes."""
+                 last_day: date | None = None, note: str = "", candidate_version: str = "") -> TrainingOutcome:
+    """One training_job run: a candidate (trained, or an already registered ``candidate_version``);
+    promoted only if its gate passes."""
     cfg = {"first_day": first_day.isoformat() if first_day else "",
-           "last_day": last_day.isoformat() if last_day else "", "note": note}
+           "last_day": last_day.isoformat() if last_day else "", "note": note,
+           "candidate_version": candidate_version}
     result = dg.materialize(
         all_assets, selection=TRAINING_SELECTION, resources=resources, instance=instance, raise_on_error=False,
         tags={"nexusfin/stage": "training"}, run_config={**QUIET, "ops": {"model_candidate": {"config": cfg}}},
