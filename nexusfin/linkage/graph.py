@@ -373,34 +373,53 @@ def _within(idx, rec, fwd, lo, hi, bound):
     return a, hi
 
 
+@njit
+def _balanced(ptr, parts):
+    """Account boundaries of ``parts`` contiguous blocks holding about as many CSR entries each:
+    parallel loops run over blocks, so a thread that gets the merchants and hubs (account codes
+    are ordered by owner, not spread at random) does not do most of the work alone."""
+    n = len(ptr) - 1
+    total = ptr[n] - ptr[0]
+    b = np.empty(parts + 1, dtype=np.int64)
+    for i in range(parts + 1):
+        b[i] = min(np.searchsorted(ptr, ptr[0] + total * i // parts), n)
+    b[0] = 0
+    b[parts] = n
+    return b
+
+
+_PARTS = 256
+
+
 @pnjit
 def _pull_level(cand, hops, dl, rec, recf, fwd, pull_ptr, pull_idx, level, time_respecting, min_usd):
     """Pull step: every unlabelled account scans its own rows, best key first (from the latest for
     to, the earliest for from), and stops once a row's key is below the best found (ties on the
-    key are all examined)."""
-    n = len(hops)
-    for u in prange(n):
-        if hops[u] != -1:
-            continue
-        best = np.int64(-1)
-        best_key = np.int64(0)
-        lo, hi = pull_ptr[u], pull_ptr[u + 1]
-        for jj in range(hi - lo):
-            j = hi - 1 - jj if fwd else lo + jj
-            r = np.int64(pull_idx[j])
-            k = _key(rec, r, fwd)
-            if best >= 0 and k < best_key:
-                break  # rows come best key first: nothing later can win
-            v = _known(rec, r, fwd)
-            if v < 0 or v == u or hops[v] != level - 1:
+    key are all examined). Parallel over blocks of accounts with about as many rows each."""
+    blocks = _balanced(pull_ptr, _PARTS)
+    for c in prange(_PARTS):
+        for u in range(blocks[c], blocks[c + 1]):
+            if hops[u] != -1:
                 continue
-            x = recf[r, 2]
-            if x < min_usd or (time_respecting and k > dl[v]):
-                continue
-            if best < 0 or _better(k, x, r, best_key, recf[best, 2], best):
-                best = r
-                best_key = k
-        cand[u] = best
+            best = np.int64(-1)
+            best_key = np.int64(0)
+            lo, hi = pull_ptr[u], pull_ptr[u + 1]
+            for jj in range(hi - lo):
+                j = hi - 1 - jj if fwd else lo + jj
+                r = np.int64(pull_idx[j])
+                k = _key(rec, r, fwd)
+                if best >= 0 and k < best_key:
+                    break  # rows come best key first: nothing later can win
+                v = _known(rec, r, fwd)
+                if v < 0 or v == u or hops[v] != level - 1:
+                    continue
+                x = recf[r, 2]
+                if x < min_usd or (time_respecting and k > dl[v]):
+                    continue
+                if best < 0 or _better(k, x, r, best_key, recf[best, 2], best):
+                    best = r
+                    best_key = k
+            cand[u] = best
 
 
 # -- personalized PageRank ------------------------------------------------------------------------------
@@ -463,22 +482,24 @@ def _undirected(src, dst, usd, out_ptr, out_idx, in_ptr, in_idx, by_usd):
         deg[a + 1] = deg[a] + (out_ptr[a + 1] - out_ptr[a]) + (in_ptr[a + 1] - in_ptr[a]) - bad[a]
     nbr = np.empty(deg[n], dtype=np.int32)
     w = np.empty(deg[n], dtype=np.float64)
-    for a in prange(n):
-        k = deg[a]
-        for j in range(out_ptr[a], out_ptr[a + 1]):
-            r = out_idx[j]
-            b = dst[r]
-            if b >= 0 and b != a:
-                nbr[k] = b
-                w[k] = usd[r] if by_usd else 1.0
-                k += 1
-        for j in range(in_ptr[a], in_ptr[a + 1]):
-            r = in_idx[j]
-            b = src[r]
-            if b >= 0 and b != a:
-                nbr[k] = b
-                w[k] = usd[r] if by_usd else 1.0
-                k += 1
+    blocks = _balanced(deg, _PARTS)
+    for c in prange(_PARTS):
+        for a in range(blocks[c], blocks[c + 1]):
+            k = deg[a]
+            for j in range(out_ptr[a], out_ptr[a + 1]):
+                r = out_idx[j]
+                b = dst[r]
+                if b >= 0 and b != a:
+                    nbr[k] = b
+                    w[k] = usd[r] if by_usd else 1.0
+                    k += 1
+            for j in range(in_ptr[a], in_ptr[a + 1]):
+                r = in_idx[j]
+                b = src[r]
+                if b >= 0 and b != a:
+                    nbr[k] = b
+                    w[k] = usd[r] if by_usd else 1.0
+                    k += 1
     return deg, nbr, w
 
 
@@ -507,22 +528,24 @@ def _ppr(ptr, nbr, w, seeds, alpha, iterations, tol):
             dangling += p[a]
     new = np.empty(n)
     q_new = np.empty(n)
+    blocks = _balanced(ptr, _PARTS)
     for _ in range(iterations):
         back = alpha + (1.0 - alpha) * dangling
         diff = 0.0
         dangling_new = 0.0
-        for a in prange(n):
-            acc = 0.0
-            for j in range(ptr[a], ptr[a + 1]):
-                acc += w[j] * q[nbr[j]]
-            v = (1.0 - alpha) * acc + back * ev[a]
-            new[a] = v
-            diff += abs(v - p[a])
-            if strength[a] > 0.0:
-                q_new[a] = v / strength[a]
-            else:
-                q_new[a] = 0.0
-                dangling_new += v
+        for c in prange(_PARTS):
+            for a in range(blocks[c], blocks[c + 1]):
+                acc = 0.0
+                for j in range(ptr[a], ptr[a + 1]):
+                    acc += w[j] * q[nbr[j]]
+                v = (1.0 - alpha) * acc + back * ev[a]
+                new[a] = v
+                diff += abs(v - p[a])
+                if strength[a] > 0.0:
+                    q_new[a] = v / strength[a]
+                else:
+                    q_new[a] = 0.0
+                    dangling_new += v
         p, new = new, p
         q, q_new = q_new, q
         dangling = dangling_new
