@@ -85,13 +85,21 @@ def _warm() -> None:
         G._SMALL = before
 
 
-def _best(fn, runs: int):
+CPU: dict[str, float] = {}  # CPU seconds (every thread of the process) of the fastest run, by name
+
+
+def _best(fn, runs: int, name: str | None = None):
+    """(fastest wall time, result) of ``runs`` calls; CPU[name] = that run's CPU time (all threads):
+    on a shared machine wall time counts other work too, CPU time much less so."""
     best, out = None, None
     for _ in range(runs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = fn()
-        dt = time.perf_counter() - t0
-        best = dt if best is None else min(best, dt)
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
+        if best is None or dt < best:
+            best = dt
+            if name:
+                CPU[name] = dc
     return best, out
 
 
@@ -123,21 +131,21 @@ def run_ours(folder: Path, out: Path, max_hops: int) -> dict:
     (out / SEEDS_FILE).write_text(json.dumps({"seeds": seeds.tolist(), "terror": terror.tolist(),
                                               "n_accounts": ledger.n_accounts, "max_hops": max_hops}))
 
-    res["proximity"], prox = _best(lambda: G.proximity(ledger, seeds, max_hops=max_hops), 3)
+    res["proximity"], prox = _best(lambda: G.proximity(ledger, seeds, max_hops=max_hops), 3, "proximity")
     res["proximity_push"], _ = _best(lambda: G._proximity(ledger, seeds, max_hops=max_hops, mode="push"), 2)
     res["proximity_pull"], _ = _best(lambda: G._proximity(ledger, seeds, max_hops=max_hops, mode="pull"), 2)
     res["reached_to"] = [int((prox.hops_to == k).sum()) for k in range(max_hops + 1)]
     res["reached_from"] = [int((prox.hops_from == k).sum()) for k in range(max_hops + 1)]
     res["proximity_untimed"], plain = _best(
-        lambda: G.proximity(ledger, seeds, max_hops=max_hops, time_respecting=False), 1)
+        lambda: G.proximity(ledger, seeds, max_hops=max_hops, time_respecting=False), 1, "proximity_untimed")
     res["reached_to_untimed"] = [int((plain.hops_to == k).sum()) for k in range(max_hops + 1)]
     del plain
     res["adjacency"], _ = _best(lambda: G._undirected(ledger.src, ledger.dst, ledger.usd, ledger.out_ptr,
                                                       ledger.out_idx, ledger.in_ptr, ledger.in_idx, True), 2)
-    res["pagerank"], ppr = _best(lambda: G.personalized_pagerank(ledger, seeds, tol=0.0), 2)
+    res["pagerank"], ppr = _best(lambda: G.personalized_pagerank(ledger, seeds, tol=0.0), 2, "pagerank")
     reached = np.flatnonzero(prox.hops_to > 0)
     res["paths_accounts"] = len(reached)
-    res["paths_frame"], frame = _best(lambda: G.paths_frame(ledger, prox, reached, "to"), 2)
+    res["paths_frame"], frame = _best(lambda: G.paths_frame(ledger, prox, reached, "to"), 2, "paths_frame")
     del frame
     t0 = time.perf_counter()
     frames = detect_alerts(ledger, load_detector_config())
@@ -145,9 +153,10 @@ def run_ours(folder: Path, out: Path, max_hops: int) -> dict:
     res["detect_alerts"] = time.perf_counter() - t0
     res["alerts"] = alerts.height
     res["proximity_terror"], prox_t = _best(lambda: G.proximity(ledger, terror, max_hops=max_hops), 1)
-    res["convergence"], conv = _best(lambda: convergence(ledger, prox_t, alerts), 2)
+    res["convergence"], conv = _best(lambda: convergence(ledger, prox_t, alerts), 2, "convergence")
     res["crime_accounts"], res["convergent"] = int(conv.crime.sum()), int(conv.convergent.sum())
     res["flagged"], res["groups"] = int(conv.flagged.sum()), conv.groups.height
+    res["cpu"] = dict(CPU)
     res["peak_rss_mb"] = _rss_mb()
     _save(out, "nexusfin", prox.hops_to, prox.next_row_to, prox.hops_from, prox.prev_row_from)
     np.save(out / "pagerank_nexusfin.npy", ppr)
@@ -183,7 +192,7 @@ def run_duckdb(out: Path, spec: dict) -> dict:
     con.execute(f"CREATE TABLE e AS SELECT * FROM read_parquet('{out / EDGES_FILE}')")
     res["read"] = time.perf_counter() - t0
     seeds = spec["seeds"]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     results = {}
     for direction in ("to", "from"):
         new, known = ("src", "dst") if direction == "to" else ("dst", "src")
@@ -205,7 +214,7 @@ def run_duckdb(out: Path, spec: dict) -> dict:
             if not n_new:
                 break
         results[direction] = con.execute("SELECT acct, hops, r FROM lab").fetchnumpy()
-    res["proximity"] = time.perf_counter() - t0
+    res["proximity"], res["cpu"] = time.perf_counter() - t0, {"proximity": time.process_time() - c0}
     res["peak_rss_mb"] = _rss_mb()
     n = spec["n_accounts"]
     hops_to, row_to = _levels_to_arrays(n, [(results["to"]["acct"], results["to"]["hops"], results["to"]["r"])])
@@ -225,7 +234,7 @@ def run_polars(out: Path, spec: dict) -> dict:
     e = pl.read_parquet(out / EDGES_FILE)
     res["read"] = time.perf_counter() - t0
     seeds = spec["seeds"]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     results = {}
     for direction in ("to", "from"):
         new, known = ("src", "dst") if direction == "to" else ("dst", "src")
@@ -249,7 +258,7 @@ def run_polars(out: Path, spec: dict) -> dict:
             lab = pl.concat([lab, cand])
             frontier = cand
         results[direction] = lab
-    res["proximity"] = time.perf_counter() - t0
+    res["proximity"], res["cpu"] = time.perf_counter() - t0, {"proximity": time.process_time() - c0}
     res["peak_rss_mb"] = _rss_mb()
     n = spec["n_accounts"]
     arrays = {}
@@ -272,7 +281,7 @@ def run_numpy(out: Path, spec: dict) -> dict:
     del e
     res["read"] = time.perf_counter() - t0
     n, seeds = spec["n_accounts"], np.array(spec["seeds"], dtype=np.int64)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     arrays = {}
     for direction in ("to", "from"):
         new, known = (src, dst) if direction == "to" else (dst, src)
@@ -295,9 +304,9 @@ def run_numpy(out: Path, spec: dict) -> dict:
             row[new[c]] = r[c]
             bound[new[c]] = key[c]
         arrays[direction] = (hops, row)
-    res["proximity"] = time.perf_counter() - t0
+    res["proximity"], res["cpu"] = time.perf_counter() - t0, {"proximity": time.process_time() - c0}
     # PageRank: the same formula, one bincount per iteration over both edge directions
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     a_idx = np.concatenate([src, dst])
     b_idx = np.concatenate([dst, src])
     w = np.concatenate([usd, usd])
@@ -311,6 +320,7 @@ def run_numpy(out: Path, spec: dict) -> dict:
         dangling = p[strength <= 0].sum()
         p = (1 - alpha) * np.bincount(a_idx, weights=w * q[b_idx], minlength=n) + (alpha + (1 - alpha) * dangling) * e_vec
     res["pagerank"] = time.perf_counter() - t0
+    res["cpu"]["pagerank"] = time.process_time() - c0
     res["peak_rss_mb"] = _rss_mb()
     np.save(out / "pagerank_numpy.npy", p)
     _save(out, "numpy", *arrays["to"], *arrays["from"])
@@ -394,31 +404,33 @@ def main(argv: list[str] | None = None) -> int:
     edges = ours["edges"]
     rows = []
 
-    def row(task, impl, seconds, rss=None, ratio=None, what=""):
+    def row(task, impl, seconds, rss=None, ratio=None, what="", cpu=None):
         rows.append({"task": task, "implementation": impl, "seconds": round(seconds, 3),
+                     "CPU s": None if cpu is None else round(cpu, 3),
                      "edges/s": round(edges * (2 if "both" in task else 1) / seconds) if seconds else None,
                      "peak RSS MB": round(rss) if rss else None,
                      "vs ours": None if ratio is None else round(ratio, 2), "note": what})
 
-    task = "proximity, both directions (time-respecting BFS, max 4 hops)"
-    row(task, "nexusfin (auto push/pull)", ours["proximity"], ours["peak_rss_mb"], 1.0,
-        f"push only {ours['proximity_push']:.2f} s, pull only {ours['proximity_pull']:.2f} s; reached to "
+    task = f"proximity, both directions (time-respecting BFS, max {args.max_hops} hops)"
+    row(task, "nexusfin (auto push/pull)", ours["proximity"], ours["peak_rss_mb"], 1.0, cpu=ours["cpu"]["proximity"],
+        what=f"push only {ours['proximity_push']:.2f} s, pull only {ours['proximity_pull']:.2f} s; reached to "
         f"{ours['reached_to']}, from {ours['reached_from']}")
     for b in BASELINES:
         r = raw[b]
         row(task, {"duckdb": "DuckDB iterative joins", "polars": "polars iterative joins",
                    "numpy": "numpy masks + lexsort"}[b], r["proximity"], r["peak_rss_mb"],
-            r["proximity"] / ours["proximity"], f"after its own read of the edge list ({r['read']:.2f} s)")
+            r["proximity"] / ours["proximity"], f"after its own read of the edge list ({r['read']:.2f} s)",
+            cpu=r["cpu"]["proximity"])
     row("proximity, both directions, not time-respecting", "nexusfin", ours["proximity_untimed"],
-        what=f"reached to {ours['reached_to_untimed']}")
+        cpu=ours["cpu"]["proximity_untimed"], what=f"reached to {ours['reached_to_untimed']}")
     row("personalized PageRank, 30 iterations", "nexusfin", ours["pagerank"], ours["peak_rss_mb"], 1.0,
-        f"incl. undirected adjacency build {ours['adjacency']:.2f} s")
+        f"incl. undirected adjacency build {ours['adjacency']:.2f} s", cpu=ours["cpu"]["pagerank"])
     row("personalized PageRank, 30 iterations", "numpy bincount", raw["numpy"]["pagerank"],
-        raw["numpy"]["peak_rss_mb"], raw["numpy"]["pagerank"] / ours["pagerank"])
+        raw["numpy"]["peak_rss_mb"], raw["numpy"]["pagerank"] / ours["pagerank"], cpu=raw["numpy"]["cpu"]["pagerank"])
     row("paths_frame (every account reached, direction to)", "nexusfin", ours["paths_frame"],
-        what=f"{ours['paths_accounts']:,} accounts")
+        cpu=ours["cpu"]["paths_frame"], what=f"{ours['paths_accounts']:,} accounts")
     row("convergence (terror seeds, the window's alerts)", "nexusfin", ours["convergence"],
-        what=f"{ours['alerts']:,} alerts (detection {ours['detect_alerts']:.2f} s, not included), "
+        cpu=ours["cpu"]["convergence"], what=f"{ours['alerts']:,} alerts (detection {ours['detect_alerts']:.2f} s, not included), "
              f"{ours['crime_accounts']:,} crime accounts, {ours['convergent']:,} convergent, {ours['flagged']:,} "
              f"flagged, {ours['groups']:,} groups")
     for r_ in rows:
@@ -427,7 +439,8 @@ def main(argv: list[str] | None = None) -> int:
     notes.insert(0, f"{ours['rows']:,} transactions ({edges:,} graph edges: both sides accounts, no self-transfers), "
                     f"{ours['accounts']:,} accounts, {ours['seeds']:,} seeds ({ours['terror_seeds']:,} terror), "
                     f"{ours['threads']} threads; each implementation in a fresh process; 'vs ours' = its time / "
-                    f"ours (higher: ours faster); edges/s counts each direction's edges once; code at {rev or '?'}, "
+                    f"ours (higher: ours faster); CPU s = CPU time of all the process's threads in the timed run "
+                    f"(less sensitive than wall time to other work on the machine); edges/s counts each direction's edges once; code at {rev or '?'}, "
                     f"load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     notes.append(f"read + ledger {ours['ledger']:.2f} s (shared with detection), linkage kernels loaded from the "
                  f"numba cache in {ours['linkage_kernel_load']:.2f} s")
