@@ -34,6 +34,19 @@ PROPERTY = settings(max_examples=int(os.environ.get("NEXUSFIN_PROPERTY_EXAMPLES"
 HOUR = timedelta(hours=1)
 
 
+def small_ledger(tx, acc, **kw):
+    """build_ledger on the calling thread: these ledgers are tiny, and waking numba's pool for each
+    of its parallel string lookups costs more than the lookups (a lot more on a busy machine)."""
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        return build_ledger(tx, acc, **kw)
+    finally:
+        numba.set_num_threads(before)
+
+
 def graph_ledgers(**kw):
     """Mostly transfers among up to 9 accounts, with chains, cycles and fans, plus a few cash rows."""
     kw.setdefault("amount", amounts(TRANSFER_AMOUNTS, 500.0, 11000.0))
@@ -54,7 +67,7 @@ def make(rows: list[dict], ids: str | list[str] = "ABCDEFGH"):
         r["txn_id"] = r.get("txn_id") or f"T{i:02d}"
     accounts = [{"account_id": a, "owner_party_id": f"P{a}", "account_type": "checking", "country": "US"} for a in ids]
     tx, acc = frames(rows, accounts)
-    return tx, acc, build_ledger(tx, acc)
+    return tx, acc, small_ledger(tx, acc)
 
 
 @contextmanager
@@ -139,7 +152,7 @@ def test_proximity_matches_reference(case):
     tx, acc, seeds, params = case
     note(describe(tx, acc))
     note(f"seeds {seeds} {params}")
-    ledger = build_ledger(tx, acc)
+    ledger = small_ledger(tx, acc)
     seed_codes = codes(ledger, seeds)
     results = [G._proximity(ledger, seed_codes, mode=m, **params) for m in ("push", "pull", "auto")]
     with on_all_threads():
@@ -166,7 +179,7 @@ def pagerank_cases(draw):
 def test_pagerank_matches_reference(case):
     tx, acc, seeds, params = case
     note(describe(tx, acc))
-    ledger = build_ledger(tx, acc)
+    ledger = small_ledger(tx, acc)
     want = ref.pagerank(tx, [str(a) for a in ledger.account_ids], seeds, tol=0.0, **params)
     got = personalized_pagerank(ledger, codes(ledger, seeds), tol=0.0, **params)
     assert math.isclose(got.sum(), 1.0, abs_tol=1e-12)
@@ -213,7 +226,7 @@ def test_convergence_matches_reference(case):
     tx, acc, seeds, alert_rows, families, rules, max_hops = case
     note(describe(tx, acc))
     note(f"seeds {seeds} alerts {alert_rows} families {families} rules {rules}")
-    ledger = build_ledger(tx, acc)
+    ledger = small_ledger(tx, acc)
     alerts = pl.DataFrame(alert_rows, schema={"alert_id": pl.String, "detector": pl.String, "rule": pl.String,
                                               "account_id": pl.String})
     prox = proximity(ledger, codes(ledger, seeds), max_hops=max_hops)
@@ -367,7 +380,7 @@ def test_inputs_are_checked():
         personalized_pagerank(ledger, np.array([0]), weight="age")
     with pytest.raises(ValueError, match="iterations"):
         personalized_pagerank(ledger, np.array([0]), iterations=-1)
-    part = build_ledger(tx, acc, partition=(0, 2))
+    part = small_ledger(tx, acc, partition=(0, 2))
     with pytest.raises(ValueError, match="whole window ledger"):
         proximity(part, np.array([0]))
     other = proximity(make([t("A", "B", 1, 1.0)], "ABC")[2], np.array([0]))
