@@ -280,6 +280,17 @@ def test_three_hop_chain_with_a_time_violating_edge():
     assert r.last_ts_from[F] == ledger.ts[2] and r.path_usd_from[F] == 3000.0
 
 
+def test_one_label_per_account_misses_a_longer_time_respecting_route():
+    # Y reaches F directly at 1 h (deadline 1 h) and through Z later (Y -> Z 6 h, Z -> F 7 h).
+    # X -> Y at 5 h continues X -> Y -> Z -> F in time order, but Y keeps its first-level label
+    # (deadline 1 h), so X is not reached: the documented approximation.
+    _, _, ledger = make([t("Y", "F", 1, 100.0), t("Y", "Z", 6, 100.0), t("Z", "F", 7, 100.0),
+                         t("X", "Y", 5, 100.0)], ["F", "X", "Y", "Z"])
+    p = proximity(ledger, codes(ledger, ["F"]))
+    assert [int(p.hops_to[code(ledger, a)]) for a in "XYZ"] == [-1, 1, 1]
+    assert proximity(ledger, codes(ledger, ["F"]), time_respecting=False).hops_to[code(ledger, "X")] == 2
+
+
 def test_ties_prefer_the_latest_then_the_largest_then_the_first_row():
     _, _, ledger = make([
         t("A", "F", 1, 900.0),  # T00 earlier
