@@ -76,7 +76,7 @@ class _Builder:
         self.cat.append(categorical)
 
     def build(self) -> np.ndarray:
-        X = np.empty((self.n, len(self.cols)), dtype=np.float32)
+        X = np.empty((self.n, len(self.cols)), dtype=np.float32, order="F")
         for k, c in enumerate(self.cols):
             X[:, k] = c
         return X
@@ -88,23 +88,18 @@ def _threads() -> int:
     return numba.get_num_threads()
 
 
-def graph_index(t: TxnTable) -> dict[str, np.ndarray]:
-    out_ptr, out_rows = K.csr(t.src, t.n_accounts)
-    in_ptr, in_rows = K.csr(t.dst, t.n_accounts)
-    return {"out_ptr": out_ptr, "out_rows": out_rows, "in_ptr": in_ptr, "in_rows": in_rows}
-
-
 def pair_index(src: np.ndarray, dst: np.ndarray, n_accounts: int):
     """(ptr, rows, group, rev_group): rows grouped by (src, dst) in ascending row order; the group
     of each row and of its reverse edge (dst, src) (-1 when absent or a self transfer)."""
     key = src.astype(np.int64) * np.int64(n_accounts) + dst.astype(np.int64)
     uniq, group = np.unique(key, return_inverse=True)
+    group = group.astype(np.int64)
     ptr, rows = K.csr(group, len(uniq))
     rkey = dst.astype(np.int64) * np.int64(n_accounts) + src.astype(np.int64)
     pos = np.searchsorted(uniq, rkey)
     pos_c = np.minimum(pos, len(uniq) - 1)
     rev = np.where((uniq[pos_c] == rkey) & (src != dst), pos_c, -1).astype(np.int64)
-    return ptr, rows, group.astype(np.int64), rev
+    return ptr, rows, group, rev
 
 
 SIDES = {  # name: (query by, edges of, counterparty column)
@@ -113,6 +108,23 @@ SIDES = {  # name: (query by, edges of, counterparty column)
     "dst_in": ("in", "in", "src"),
     "dst_out": ("in", "out", "dst"),
 }
+
+
+class _Space:
+    """Query and edge lists of one key space (account, account x format, first-time edges)."""
+
+    def __init__(self, t: TxnTable, key_src: np.ndarray, key_dst: np.ndarray, n_keys: int,
+                 edge_mask: np.ndarray | None, log_usd: np.ndarray, n_chunks: int) -> None:
+        self.q = {"out": K.csr(key_src, n_keys), "in": K.csr(key_dst, n_keys)}
+        self.e = {}
+        for side, key, other in (("out", key_src, t.dst), ("in", key_dst, t.src)):
+            if edge_mask is None:
+                ptr, rows = self.q[side]
+            else:
+                ptr, rows = K.csr(np.where(edge_mask, key, n_keys), n_keys + 1)
+                ptr = ptr[:-1]
+            self.e[side] = (ptr, rows, t.ts[rows], other[rows], log_usd[rows], t.amount_usd[rows])
+        self.chunks = {k: K.balanced_chunks(v[0], n_chunks) for k, v in self.q.items()}
 
 
 def build_features(t: TxnTable, limit: np.ndarray, cfg: FeatureConfig | None = None) -> Features:
@@ -126,13 +138,13 @@ def build_features(t: TxnTable, limit: np.ndarray, cfg: FeatureConfig | None = N
     b = _Builder(n)
     log_usd = np.log1p(t.amount_usd)
     n_chunks = max(1, _threads() * cfg.chunks_per_thread)
+    H = HOUR_US
 
     t0 = time.perf_counter()
-    g = graph_index(t)
-    idx = {"out": (g["out_ptr"], g["out_rows"]), "in": (g["in_ptr"], g["in_rows"])}
-    chunks = {k: K.balanced_chunks(v[0], n_chunks) for k, v in idx.items()}
+    g = K.adjacency(t.ts, t.src, t.dst, t.n_accounts)
+    adj = (g["out_ptr"], g["out_rows"], g["out_ts"], g["out_nbr"], g["in_ptr"], g["in_rows"], g["in_ts"], g["in_nbr"])
     row_chunks = np.linspace(0, n, n_chunks + 1).astype(np.int64)
-    cols = {"src": t.src, "dst": t.dst}
+    pptr, prows, group, rev = pair_index(t.src, t.dst, t.n_accounts)
     sec["index"] = time.perf_counter() - t0
 
     # row
@@ -147,9 +159,18 @@ def build_features(t: TxnTable, limit: np.ndarray, cfg: FeatureConfig | None = N
     b.add("same_owner", np.where(t.same_owner < 0, np.nan, t.same_owner))
     b.add("same_bank", np.where(t.same_bank < 0, np.nan, t.same_bank))
 
-    # windows: plain (account), same payment format (account x channel), first-time edges only
+    # repeated edges
     t0 = time.perf_counter()
-    H = HOUR_US
+    prior, total, rev_prior, rev_win = K.pair_stats(t.ts, limit, pptr, prows, t.ts[prows], group, rev,
+                                                    np.int64(cfg.pair_hours * H))
+    b.add("edge_prior_rows", prior)
+    b.add("edge_visible_rows", total)
+    b.add("reverse_edge_prior_rows", rev_prior)
+    b.add("reverse_edge_window_rows", rev_win)
+    sec["pairs"] = time.perf_counter() - t0
+
+    # windows: plain (account), same payment format (account x format), first-time edges only
+    t0 = time.perf_counter()
     sides = tuple(SIDES)
     specs: list[tuple[str, str, int, int, tuple[str, ...]]] = [
         (f"{w:g}h", "plain", int(w * H), int(w * H), sides) for w in cfg.window_hours
@@ -161,37 +182,26 @@ def build_features(t: TxnTable, limit: np.ndarray, cfg: FeatureConfig | None = N
     for w in cfg.window_hours:
         specs.append((f"{w:g}h_same_format", "format", int(w * H), int(w * H), sides))
         specs.append((f"{w:g}h_new_edges", "new", int(w * H), int(w * H), sides))
-    n_ch = int(t.channel.max()) + 1 if n else 1
-    prior_rows = None
-    keyed: dict[str, dict] = {"plain": {"out": idx["out"], "in": idx["in"], "chunks": chunks,
-                                        "q": {"out": t.src, "in": t.dst}}}
+    n_ch = int(t.channel.max()) + 1
+    spaces: dict[str, _Space] = {}
     stats: dict[str, tuple[np.ndarray, ...]] = {}
     for wname, space, back, fwd, which in specs:
-        if space not in keyed:
-            if space == "format":
-                ks, kd, nk = t.src * n_ch + t.channel, t.dst * n_ch + t.channel, t.n_accounts * n_ch
-                eo, ei = K.csr(ks, nk), K.csr(kd, nk)
-            else:  # "new": edges are the rows first on their (src, dst) pair; queries all rows
-                if prior_rows is None:
-                    pptr, prows, group, rev = pair_index(t.src, t.dst, t.n_accounts)
-                    prior_rows = K.pair_stats(t.ts, limit, pptr, prows, group, rev, np.int64(cfg.pair_hours * H))
-                first = prior_rows[0] == 0
-                ks, kd, nk = t.src, t.dst, t.n_accounts
-                eo = K.csr(np.where(first, ks, nk), nk + 1)
-                ei = K.csr(np.where(first, kd, nk), nk + 1)
-                eo, ei = (eo[0][:-1], eo[1]), (ei[0][:-1], ei[1])
-            qo, qi = K.csr(ks, nk), K.csr(kd, nk)
-            keyed[space] = {"out": eo, "in": ei, "qout": qo, "qin": qi,
-                            "chunks": {"out": K.balanced_chunks(qo[0], n_chunks),
-                                       "in": K.balanced_chunks(qi[0], n_chunks)}}
-        ks_ = keyed[space]
+        if space not in spaces:
+            if space == "plain":
+                spaces[space] = _Space(t, t.src, t.dst, t.n_accounts, None, log_usd, n_chunks)
+            elif space == "format":
+                spaces[space] = _Space(t, t.src * n_ch + t.channel, t.dst * n_ch + t.channel, t.n_accounts * n_ch,
+                                       None, log_usd, n_chunks)
+            else:  # edges: the rows first on their (src, dst) pair (no earlier row on it)
+                spaces[space] = _Space(t, t.src, t.dst, t.n_accounts, prior == 0, log_usd, n_chunks)
+        sp = spaces[space]
         for side in which:
-            qby, eof, other = SIDES[side]
-            q_ptr, q_rows = (ks_[qby] if space == "plain" else ks_["q" + qby])
-            e_ptr, e_rows = ks_[eof]
+            qby, eof, _ = SIDES[side]
+            q_ptr, q_rows = sp.q[qby]
+            e_ptr, e_rows, e_ts, e_other, e_val, e_vol = sp.e[eof]
             cnt, dist, s1, s2, vol = K.window_stats(
-                q_ptr, q_rows, e_ptr, e_rows, t.ts, cols[other], log_usd, t.amount_usd,
-                limit, np.int64(back), np.int64(fwd), t.n_accounts, ks_["chunks"][qby])
+                q_ptr, q_rows, e_ptr, e_rows, e_ts, e_other, e_val, e_vol, t.ts, limit, np.int64(back),
+                np.int64(fwd), t.n_accounts, sp.chunks[qby])
             with np.errstate(invalid="ignore", divide="ignore"):
                 mean = np.where(cnt > 0, s1 / np.maximum(cnt, 1), np.nan)
                 var = np.where(cnt > 1, s2 / np.maximum(cnt, 1) - mean * mean, np.nan)
@@ -202,6 +212,7 @@ def build_features(t: TxnTable, limit: np.ndarray, cfg: FeatureConfig | None = N
             b.add(f"{key}_mean_log_amount", mean)
             b.add(f"{key}_std_log_amount", np.sqrt(np.maximum(var, 0.0)))
             b.add(f"{key}_log_volume", np.log1p(np.maximum(vol, 0.0)))
+    del spaces
     w_mid = f"{cfg.window_hours[-1]:g}h"
     b.add("amount_vs_src_out_mean", log_usd - stats[f"src_out_{w_mid}"][2])
     b.add("amount_vs_dst_in_mean", log_usd - stats[f"dst_in_{w_mid}"][2])
@@ -210,20 +221,10 @@ def build_features(t: TxnTable, limit: np.ndarray, cfg: FeatureConfig | None = N
     b.add("dst_sent_after_vs_amount", np.log1p(np.maximum(stats[f"dst_out_{post}"][3], 0.0)) - log_usd)
     sec["windows"] = time.perf_counter() - t0
 
-    # repeated edges
-    t0 = time.perf_counter()
-    pptr, prows, group, rev = pair_index(t.src, t.dst, t.n_accounts)
-    prior, total, rev_prior, rev_win = K.pair_stats(t.ts, limit, pptr, prows, group, rev,
-                                                    np.int64(cfg.pair_hours * H))
-    b.add("edge_prior_rows", prior)
-    b.add("edge_visible_rows", total)
-    b.add("reverse_edge_prior_rows", rev_prior)
-    b.add("reverse_edge_window_rows", rev_win)
-    sec["pairs"] = time.perf_counter() - t0
-
     # gaps
     t0 = time.perf_counter()
-    gp = K.gaps(t.ts, t.src, t.dst, t.amount_usd, limit, g["out_ptr"], g["out_rows"], g["in_ptr"], g["in_rows"])
+    gp = K.gaps(t.ts, t.src, t.dst, t.amount_usd, limit, g["out_ptr"], g["out_rows"], g["out_ts"], g["in_ptr"],
+                g["in_rows"], g["in_ts"])
     gp = np.where(gp < 0, np.nan, gp)
     minutes = 60_000_000.0
     b.add("src_prev_out_gap_log_min", np.log1p(gp[:, 0] / minutes))
@@ -236,16 +237,15 @@ def build_features(t: TxnTable, limit: np.ndarray, cfg: FeatureConfig | None = N
 
     # cycles
     t0 = time.perf_counter()
-    cyc = K.cycle_length(t.ts, t.src, t.dst, limit, g["out_ptr"], g["out_rows"], g["in_ptr"], g["in_rows"],
-                         np.int64(cfg.cycle_hours * H), cfg.cycle_fwd_depth, cfg.cycle_back_depth, cfg.hub_cap,
-                         t.n_accounts, row_chunks)
+    cyc = K.cycle_length(t.ts, t.src, t.dst, limit, *adj, np.int64(cfg.cycle_hours * H), cfg.cycle_fwd_depth,
+                         cfg.cycle_back_depth, cfg.hub_cap, t.n_accounts, row_chunks)
     b.add("cycle_length", np.where(cyc < 0, np.nan, cyc))
     sec["cycles"] = time.perf_counter() - t0
 
     # motifs
     t0 = time.perf_counter()
-    mo = K.motifs(t.ts, t.src, t.dst, limit, g["out_ptr"], g["out_rows"], g["in_ptr"], g["in_rows"],
-                  np.int64(cfg.motif_hours * H), cfg.hub_cap, t.n_accounts, row_chunks)
+    mo = K.motifs(t.ts, t.src, t.dst, limit, *adj, np.int64(cfg.motif_hours * H), cfg.hub_cap, t.n_accounts,
+                  row_chunks)
     mo = np.where(mo < 0, np.nan, mo)
     b.add("scatter_gather_gather_leg", mo[:, 0])
     b.add("scatter_gather_scatter_leg", mo[:, 1])
