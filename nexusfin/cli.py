@@ -297,18 +297,38 @@ def evaluation_json(ev) -> dict:
 
 @app.command()
 def evaluate(
-    truth: Annotated[Path, typer.Option(help="Ground truth: a data root or its truth/ folder.")],
+    truth: Annotated[
+        Path | None, typer.Option(help="Ground truth: a data root or its truth/ folder (detector protocol).")
+    ] = None,
     lake: Annotated[
         Path | None, typer.Option(help="Parquet lake holding detections/ (default: NEXUSFIN_LAKE or var/demo/lake).")
     ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the evaluation as JSON.")] = None,
+    protocol: Annotated[
+        str, typer.Option(help="detector: detector alerts vs truth (default); amlworld: train and test a "
+                               "transaction classifier, temporal 60/20/20 split, minority-class F1.")
+    ] = "detector",
+    data: Annotated[
+        Path | None, typer.Option(help="amlworld protocol: data root written by nexusfin import (with truth/).")
+    ] = None,
+    mode: Annotated[
+        str, typer.Option(help="amlworld protocol: split (graph of each split, as published) or causal.")
+    ] = "split",
 ) -> None:
     """Compare the lake's detector alerts (every family, every day) with ground truth: recall and
-    precision per typology, precision per rule, alert rate on the hard-negative populations."""
+    precision per typology, precision per rule, alert rate on the hard-negative populations.
+    With --protocol amlworld: the published AMLworld protocol on --data (see docs/amlworld.md)."""
     import polars as pl
 
     from nexusfin.detect.evaluate import evaluate as run_evaluate
 
+    if protocol == "amlworld":
+        _evaluate_amlworld(data, json_out, mode)
+        return
+    if protocol != "detector":
+        raise typer.BadParameter("choose detector or amlworld", param_hint="--protocol")
+    if truth is None:
+        raise typer.BadParameter("--truth is required (detector protocol)", param_hint="--truth")
     lake = lake or Path(os.environ.get("NEXUSFIN_LAKE", "var/demo/lake"))
     truth_dir = truth if truth.name == "truth" else truth / "truth"
     if not truth_dir.is_dir():
@@ -333,6 +353,28 @@ def evaluate(
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(evaluation_json(ev), indent=2, default=str) + "\n")
+        console.print(f"evaluation written to {json_out}")
+
+
+def _evaluate_amlworld(data: Path | None, json_out: Path | None, mode: str) -> None:
+    from nexusfin.txnmodel import DataError, evaluate
+    from nexusfin.txnmodel.report import caveat, print_result
+
+    if data is None:
+        raise typer.BadParameter("--data is required with --protocol amlworld", param_hint="--data")
+    if mode not in ("split", "causal"):
+        raise typer.BadParameter("choose split or causal", param_hint="--mode")
+    try:
+        with console.status("amlworld protocol: features, fit, threshold, test"):
+            result = evaluate(data, mode=mode, progress=lambda msg: console.log(msg))
+    except (DataError, ValueError) as exc:
+        err_console.print(f"[red]evaluation failed:[/] {exc}")
+        raise typer.Exit(2) from exc
+    print_result(result, console, data)
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"protocol": "amlworld", **result.to_json(), "caveat": caveat(data)}
+        json_out.write_text(json.dumps(payload, indent=2, default=str) + "\n")
         console.print(f"evaluation written to {json_out}")
 
 
