@@ -87,6 +87,8 @@ def read_only_query(path: str | Path, sql: str, params: list | None = None):
     notebooks and review tools read) and return a polars frame."""
     con = connect(path, read_only=True)
     try:
-        return con.execute(sql, params or []).pl()
+        import polars as pl
+
+        return pl.from_arrow(con.execute(sql, params or []).to_arrow_table())
     finally:
         con.close()

@@ -21,7 +21,7 @@ _DEFAULTS = Path(__file__).resolve().parent.parent / "defaults" / "scoring.yaml"
 
 @dataclass(frozen=True)
 class GraphConfig:
-    max_hops: int = 4
+    max_hops: int = 5
     time_respecting: bool = True
     min_usd: float = 100.0
     pagerank_alpha: float = 0.15
