@@ -41,7 +41,7 @@ class ModelConfig:
     l2_regularization: float = 1.0
     max_features: float = 0.5
     negative_sample: float = 1.0  # share of negative train rows the model is fitted on
-    early_stopping: bool = True
+    early_stopping: bool | str = "auto"  # sklearn: on when more than 10,000 rows are fitted
     seed: int = 0
 
 
