@@ -17,7 +17,7 @@ timestamp. Graph features of row i see only rows ``j < limit[i]`` (``split.visib
   rows on the reverse edge before and around it.
 * **gaps** (``kernels.gaps``): time since the sender last sent and last received (and that
   amount), since the receiver last received, until the receiver next sends (and that amount).
-* **cycles** (``kernels.cycle_length``): length of the shortest directed cycle (2 to 6 hops)
+* **cycles** (``kernels.cycle_length``): length of the shortest directed cycle (2 to 10 hops)
   through the row within ``cycle_hours`` either side, avoiding hubs.
 * **motifs** (``kernels.motifs``): the row as a gather leg of a scatter-gather, as a scatter leg,
   and how many other senders of the receiver share a receiver with the sender (bipartite /
@@ -43,8 +43,8 @@ class FeatureConfig:
     pass_hours: float = 24.0
     pair_hours: float = 72.0
     cycle_hours: float = 72.0
-    cycle_fwd_depth: int = 3  # with back depth 2: cycles of up to 6 hops
-    cycle_back_depth: int = 2
+    cycle_fwd_depth: int = 5  # with back depth 4: cycles of up to 10 hops (AMLworld CYCLE: "Max 10 hops")
+    cycle_back_depth: int = 4
     motif_hours: float = 72.0
     hub_cap: int = 60  # accounts with more rows than this in a cycle/motif window are not walked through
     chunks_per_thread: int = 8

@@ -40,7 +40,9 @@ class ModelConfig:
     min_samples_leaf: int = 40
     l2_regularization: float = 1.0
     max_features: float = 0.5
-    negative_sample: float = 1.0  # share of negative train rows the model is fitted on
+    # share of negative train rows the model is fitted on; None: all of them up to 400,000, else
+    # that many (at least a quarter), all positives always (seeded)
+    negative_sample: float | None = None
     early_stopping: bool | str = "auto"  # sklearn: on when more than 10,000 rows are fitted
     seed: int = 0
 
@@ -118,6 +120,13 @@ def per_pattern(typology: pl.Series, y: np.ndarray, pred: np.ndarray) -> list[di
     return out.to_dicts()
 
 
+def negative_share(y: np.ndarray, share: float | None) -> float:
+    if share is not None:
+        return float(share)
+    n_neg = int((y == 0).sum())
+    return min(1.0, max(0.25, 400_000 / max(n_neg, 1)))
+
+
 def _fit_rows(y: np.ndarray, share: float, seed: int) -> np.ndarray:
     idx = np.arange(len(y))
     if share >= 1.0:
@@ -154,7 +163,8 @@ def evaluate(root: str | Path | TxnTable, *, mode: str = "split", unit: str = "t
     say(f"{feats.X.shape[1]} features in {sec['features']:.1f} s; fitting")
     t0 = time.perf_counter()
     pipe = make_pipeline(feats.categorical, mcfg)
-    fit_idx = _fit_rows(y[tr], mcfg.negative_sample, mcfg.seed)
+    share = negative_share(y[tr], mcfg.negative_sample)
+    fit_idx = _fit_rows(y[tr], share, mcfg.seed)
     X_tr = feats.X[tr][fit_idx]
     pipe.fit(X_tr, y[tr][fit_idx])
     sec["fit"] = time.perf_counter() - t0
@@ -169,8 +179,9 @@ def evaluate(root: str | Path | TxnTable, *, mode: str = "split", unit: str = "t
     notes = []
     if y[va].sum() == 0:
         notes.append("the validation split holds no laundering rows: threshold 0.5 used")
-    if mcfg.negative_sample < 1.0:
-        notes.append(f"fitted on all train positives and {mcfg.negative_sample:.0%} of train negatives (seeded)")
+    if share < 1.0:
+        notes.append(f"fitted on all {int(y[tr].sum()):,} train positives and {share:.0%} of the train negatives "
+                     f"({len(fit_idx):,} rows, seeded sample)")
 
     def info(name: str) -> dict:
         s = split.rows(name)
