@@ -89,6 +89,6 @@ def read_only_query(path: str | Path, sql: str, params: list | None = None):
     try:
         import polars as pl
 
-        return pl.from_arrow(con.execute(sql, params or []).to_arrow_table())
+        return pl.from_arrow(con.sql(sql, params=params or None).to_arrow_table())
     finally:
         con.close()

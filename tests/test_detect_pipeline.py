@@ -19,7 +19,7 @@ from nexusfin.cli import app, load_alerts, print_run_summary
 from pipelines.definitions import all_assets, defs
 from pipelines.detections import assets as det
 from pipelines.jobs import DETECT_SELECTION
-from pipelines.resources import DetectorSettings, NexusfinStorage
+from pipelines.resources import DetectorSettings, NexusfinStorage, ScoringSettings
 from pipelines.runner import run_pipeline
 from synthetic import WorldConfig, generate
 
@@ -101,7 +101,7 @@ def test_re_running_detection_replaces_the_day_with_the_same_alert_ids(world_run
     before = sorted(load_alerts(tmp / "lake").get_column("alert_id"))
     resources = {"storage": NexusfinStorage(data_root=str(tmp / "world"), lake=str(tmp / "lake"),
                                             warehouse=str(tmp / "wh.duckdb")),
-                 "detectors": DetectorSettings()}
+                 "detectors": DetectorSettings(), "scoring": ScoringSettings()}
     instance = dg.DagsterInstance.from_config(str((tmp / "dh").resolve()))
     for d in summary.days:  # detect_job alone, day by day
         result = dg.materialize(all_assets, selection=DETECT_SELECTION, partition_key=d.day, resources=resources,
