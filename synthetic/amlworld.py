@@ -306,8 +306,10 @@ def _payroll(w: _World, rows: _Rows, rng: np.random.Generator, target: int, cfg:
         fmt = F_ACH if rng.random() < 0.8 else F_CHEQUE
         for pay in range(first, T, period):
             t = pay + rng.integers(0, int(rng.integers(1, 40)), n)
-            rows.add(t, np.full(n, emp), staff, salary * (1 + rng.normal(0, 0.02, n)).clip(0.9, 1.1), fmt)
-            made += n
+            ok = t < T
+            rows.add(t[ok], np.full(ok.sum(), emp), staff[ok],
+                     (salary * (1 + rng.normal(0, 0.02, n)).clip(0.9, 1.1))[ok], fmt)
+            made += int(ok.sum())
     return made
 
 
@@ -352,8 +354,9 @@ def _sweeps(w: _World, rows: _Rows, rng: np.random.Generator, target: int, cfg: 
         hops = np.append(accs, accs[0])
         k = len(hops) - 1
         t = t0 + np.cumsum(rng.integers(5, 240, k))
+        t = t - max(0, int(t[-1]) - (T - 1))  # the sweep ends inside the period
         fmt = int(rng.choice([F_WIRE, F_ACH, F_REINV], p=[0.4, 0.4, 0.2]))
-        rows.add(np.minimum(t, T - 1), hops[:-1], hops[1:], amt * np.ones(k), fmt)
+        rows.add(t, hops[:-1], hops[1:], amt * np.ones(k), fmt)
         made += k
     return made
 
@@ -371,7 +374,10 @@ def _escrow(w: _World, rows: _Rows, rng: np.random.Generator, target: int, cfg: 
     mid, a, b = mid[ok], a[ok], b[ok]
     k = len(mid)
     t1 = _days(rng, k, cfg.days) * MIN_PER_DAY + _minute_of_day(rng, k)
-    t2 = np.minimum(t1 + rng.integers(10, 8 * 60, k), T - 1)
+    t2 = t1 + rng.integers(10, 8 * 60, k)
+    ok = t2 < T  # both legs inside the period
+    mid, a, b, t1, t2 = mid[ok], a[ok], b[ok], t1[ok], t2[ok]
+    k = len(mid)
     amt = rng.lognormal(np.log(8000.0), 1.0, k)
     fmt = rng.choice([F_WIRE, F_ACH, F_CHEQUE], size=k, p=[0.4, 0.4, 0.2]).astype(np.int8)
     rows.add(t1, a, mid, amt, fmt)
@@ -400,14 +406,22 @@ class _Launderers:
         self.used.extend(out)
         return np.array(out, dtype=np.int64)
 
-    def times(self, k: int, t0: int | None = None) -> np.ndarray:
-        """k increasing times: gaps ~ exponential around a pattern-specific pace (minutes..days)."""
+    def times(self, k: int, t0: int = 0) -> np.ndarray:
+        """k increasing times after t0: gaps ~ exponential around a pattern-specific pace (minutes
+        to days). Relative: ``place`` moves the whole attempt into the simulated period."""
         rng = self.rng
         pace = float(rng.lognormal(np.log(180.0), 1.3))
-        if t0 is None:
-            t0 = int(rng.integers(0, max(1, self.T - MIN_PER_DAY)))
-        t = t0 + np.cumsum(rng.exponential(pace, k)).astype(np.int64)
-        return np.minimum(t, self.T - 1)
+        return t0 + np.cumsum(rng.exponential(pace, k)).astype(np.int64)
+
+    def place(self, t: np.ndarray) -> np.ndarray:
+        """The attempt's times shifted to start at a uniform time such that it ends inside the
+        period (an attempt longer than the period is compressed into it)."""
+        t = t - t.min()
+        span = int(t.max())
+        if span > self.T - 1:
+            t = (t * ((self.T - 1) / span)).astype(np.int64)
+            span = int(t.max())
+        return t + int(self.rng.integers(0, self.T - span))
 
     def fmt(self, k: int) -> np.ndarray:
         rng = self.rng
@@ -423,6 +437,10 @@ class _Launderers:
 
     def attempt(self, kind: str) -> tuple[str, tuple]:
         """One laundering attempt: (detail text, (t, src, dst, usd, fmt) arrays in block order)."""
+        detail, (t, src, dst, usd, fmt) = self._shape(kind)
+        return detail, (self.place(np.asarray(t, dtype=np.int64)), src, dst, usd, fmt)
+
+    def _shape(self, kind: str) -> tuple[str, tuple]:
         rng = self.rng
         if kind in ("FAN-OUT", "FAN-IN"):
             k = int(rng.integers(2, 17))
@@ -455,8 +473,7 @@ class _Launderers:
             acc = self.accounts(k + 2)
             origin, dest, mids = acc[0], acc[1], acc[2:]
             t1 = self.times(k)
-            t2 = np.minimum(t1 + rng.exponential(float(rng.lognormal(np.log(240.0), 1.0)), k).astype(np.int64) + 1,
-                            self.T - 1)
+            t2 = t1 + rng.exponential(float(rng.lognormal(np.log(240.0), 1.0)), k).astype(np.int64) + 1
             total = float(rng.lognormal(np.log(30000.0), 1.0))
             leg = self.amount(k, total)
             t = np.concatenate([t1, t2])
