@@ -132,11 +132,22 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
 
-    import numpy as np
     import polars as pl
 
-    from nexusfin.detect import build_ledger, detect_alerts, load_detector_config, set_threads, warm_up
-    from nexusfin.features import Reference, load_reference, paths_of, reference_linkage
+    from nexusfin.detect import (
+        build_ledger,
+        detect_alerts,
+        load_detector_config,
+        set_threads,
+        warm_up,
+    )
+    from nexusfin.features import (
+        Reference,
+        account_codes,
+        load_reference,
+        paths_of,
+        reference_linkage,
+    )
     from nexusfin.features.build import build_features
     from nexusfin.features.linkage import link_window
     from nexusfin.scoring.config import load_scoring_config
@@ -174,8 +185,7 @@ def main() -> int:
     stages["linkage"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     feats = build_features(ledger, ref.accounts, ref.parties, alerts, link, window, cfg, as_of)
-    codes = np.flatnonzero(np.isin(ledger.account_ids, feats.get_column("account_id").to_numpy())).astype(np.int32)
-    paths = paths_of(ledger, window, codes, as_of)
+    paths = paths_of(ledger, window, account_codes(ledger, feats.get_column("account_id")), as_of)
     stages["features"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     model, mv = reg.load("champion")

@@ -92,7 +92,7 @@ def _(candidate, config, data_root, holdback, mo, pl):
         truth_eval, errors = None, None
         view = mo.md("No ground truth beside this data (a real institution's history): errors by typology need "
                      "labels; the SAR-based comparison above is what there is.")
-    view
+    view  # noqa: B018 (marimo shows the last expression of a cell)
     return errors, truth_eval
 
 

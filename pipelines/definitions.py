@@ -21,8 +21,8 @@ from pipelines.jobs import (
 )
 from pipelines.lake.assets import lake_transactions
 from pipelines.lake.sensors import build_landing_sensor
-from pipelines.reference.assets import reference_assets
 from pipelines.models.assets import model_assets
+from pipelines.reference.assets import reference_assets
 from pipelines.resources import DetectorSettings, NexusfinStorage, ScoringSettings
 from pipelines.scores.assets import score_assets
 from pipelines.warehouse.assets import warehouse_reference, warehouse_transactions

@@ -29,7 +29,7 @@ from nexusfin.scoring.config import ScoringConfig, load_scoring_config
 from pipelines.detections.assets import FAMILY_ASSETS
 from pipelines.partitions import daily_partitions
 from pipelines.quality.gx_adapter import gx_check_results, gx_check_specs
-from pipelines.reference.assets import preview, reference_lake_file
+from pipelines.reference.assets import preview
 from pipelines.resources import NexusfinStorage, ScoringSettings
 
 GROUP = "features"
@@ -209,8 +209,8 @@ def account_features(context: dg.AssetExecutionContext, storage: NexusfinStorage
             "accounts": feats.height,
             "window": f"{first}..{last}",
             "window_rows": window.height,
-            "facilitator_accounts_in_window": int(len(wf.linkage.seeds)),
-            "terror_facilitator_accounts_in_window": int(len(wf.linkage.terror_seeds)),
+            "facilitator_accounts_in_window": len(wf.linkage.seeds),
+            "terror_facilitator_accounts_in_window": len(wf.linkage.terror_seeds),
             "accounts_reaching_a_facilitator": int((feats.get_column("hops_to_facilitator").is_not_null()).sum()),
             "convergent_accounts": int((feats.get_column("convergent") > 0).sum()),
             "paths": paths.height,
