@@ -162,7 +162,7 @@ def test_scoring_config_rejects_unknown_and_bad_settings(tmp_path):
     bad.write_text("queue:\n  alerts_per_day: 0\n")
     with pytest.raises(ValueError, match="alerts_per_day"):
         load(bad)
-    bad.write_text("model:\n  max_depth: 3\n")
+    bad.write_text("model:\n  max_bins: 3\n")
     with pytest.raises(ValueError, match="unknown model setting"):
         load(bad)
     ok = tmp_path / "ok.yaml"

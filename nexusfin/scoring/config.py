@@ -46,9 +46,10 @@ class FeatureConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    max_iter: int = 300
-    learning_rate: float = 0.06
-    max_leaf_nodes: int = 31
+    max_iter: int = 150
+    learning_rate: float = 0.1
+    max_leaf_nodes: int = 15
+    max_depth: int | None = 6
     min_samples_leaf: int = 40
     l2_regularization: float = 1.0
     class_weight: str | None = "balanced"

@@ -10,6 +10,7 @@ period overlaps the row's window.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -48,7 +49,7 @@ def make_pipeline(config: ModelConfig) -> Pipeline:
     ).set_output(transform="polars")
     hgb = HistGradientBoostingClassifier(
         max_iter=config.max_iter, learning_rate=config.learning_rate, max_leaf_nodes=config.max_leaf_nodes,
-        min_samples_leaf=config.min_samples_leaf, l2_regularization=config.l2_regularization,
+        max_depth=config.max_depth, min_samples_leaf=config.min_samples_leaf, l2_regularization=config.l2_regularization,
         class_weight=config.class_weight, early_stopping=False, random_state=config.random_state,
     )
     return Pipeline([("select", select), ("hgb", hgb)])
@@ -109,9 +110,17 @@ class TrainedModel:
 
 
 def score_with(model: CalibratedClassifierCV, features: pl.DataFrame) -> np.ndarray:
-    if features.is_empty():
-        return np.zeros(0, dtype=np.float64)
-    return np.clip(model.predict_proba(features.select(FEATURE_COLUMNS))[:, 1].astype(np.float64), 0.0, 1.0)
+    """Calibrated probabilities (trees walked by nexusfin.scoring.forest; same values as
+    ``model.predict_proba``)."""
+    from nexusfin.scoring.forest import FastScorer
+
+    scorer = _SCORERS.get(model)
+    if scorer is None:  # built once per model object; never stored on the model (it is persisted)
+        scorer = _SCORERS[model] = FastScorer(model)
+    return scorer.predict(features, FEATURE_COLUMNS)
+
+
+_SCORERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def split_days(days: list[date], holdback_days: int) -> tuple[list[date], list[date]]:
