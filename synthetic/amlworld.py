@@ -414,14 +414,14 @@ class _Launderers:
         return t0 + np.cumsum(rng.exponential(pace, k)).astype(np.int64)
 
     def place(self, t: np.ndarray) -> np.ndarray:
-        """The attempt's times shifted to start at a uniform time such that it ends inside the
-        period (an attempt longer than the period is compressed into it)."""
+        """The attempt's times shifted by a uniform start in [-span, period): laundering rows are
+        spread evenly over the period (stationary, like the background), and an attempt running
+        over either end of the observed period keeps only its legs inside it (as a bank's data
+        extract would); legs outside come back as -1."""
         t = t - t.min()
         span = int(t.max())
-        if span > self.T - 1:
-            t = (t * ((self.T - 1) / span)).astype(np.int64)
-            span = int(t.max())
-        return t + int(self.rng.integers(0, self.T - span))
+        t = t + int(self.rng.integers(-span, self.T))
+        return np.where((t >= 0) & (t < self.T), t, -1)
 
     def fmt(self, k: int) -> np.ndarray:
         rng = self.rng
@@ -438,7 +438,9 @@ class _Launderers:
     def attempt(self, kind: str) -> tuple[str, tuple]:
         """One laundering attempt: (detail text, (t, src, dst, usd, fmt) arrays in block order)."""
         detail, (t, src, dst, usd, fmt) = self._shape(kind)
-        return detail, (self.place(np.asarray(t, dtype=np.int64)), src, dst, usd, fmt)
+        t = self.place(np.asarray(t, dtype=np.int64))
+        keep = t >= 0
+        return detail, (t[keep], src[keep], dst[keep], usd[keep], fmt[keep])
 
     def _shape(self, kind: str) -> tuple[str, tuple]:
         rng = self.rng
@@ -603,16 +605,20 @@ def generate(cfg: AmlworldConfig, out: str | Path) -> dict:
     # laundering first: the number of rows is the target, attempts are drawn until it is met
     lau = _Launderers(w, r_laund, cfg)
     n_laund = max(1, round(N * cfg.laundering_rate))
-    n_lone = round(n_laund * cfg.lone_share)
+    pattern_target = n_laund - round(n_laund * cfg.lone_share)
     blocks: list[tuple[str, str, np.ndarray]] = []
     kinds, share = list(PATTERNS), np.array(list(PATTERNS.values()))
     made = 0
-    while made < n_laund - n_lone:
+    while made < pattern_target:
         kind = str(r_laund.choice(kinds, p=share / share.sum()))
         detail, (t, src, dst, usd, fmt) = lau.attempt(kind)
+        if len(t) == 0:  # the whole attempt fell outside the observed period
+            continue
         idx = rows.add(t, src, dst, usd, fmt, label=1)
         blocks.append((kind, detail, idx))
         made += len(idx)
+    # lone rows: lone_share of all laundering rows (attempts overshoot their target a little)
+    n_lone = n_laund if cfg.lone_share >= 1.0 else round(made * cfg.lone_share / (1.0 - cfg.lone_share))
     if n_lone:
         rows.add(*lau.lone(n_lone), label=1)
 
