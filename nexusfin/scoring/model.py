@@ -229,31 +229,48 @@ def explain(pipeline: Pipeline, rows: pl.DataFrame, reference_values: dict[str, 
     Each contribution is that step's change, so the reasons add up to the difference between the
     typical account and the account with those features; redundant features (two ways of saying
     "close to a facilitator") do not hide each other. Positive values pushed the score up. Exact
-    for the model, cheap for the handful of rows an analyst reviews."""
+    for the model; every step of every row is one batch through the tree kernel."""
+    from nexusfin.scoring.forest import flatten, raw_predict
+
     if rows.is_empty():
         return []
     cols = list(FEATURE_COLUMNS)
-    X = rows.select(cols)
-    values = X.to_numpy()
-    typical = pl.DataFrame({c: [reference_values[c]] for c in cols}, schema={c: pl.Float64 for c in cols})
-    out: list[list[dict]] = []
-    for i in range(X.height):
-        actual = X.slice(i, 1)
-        current = typical
-        margin = float(pipeline.decision_function(current)[0])
-        remaining = list(cols)
-        steps: list[dict] = []
-        for _ in range(min(top, len(cols))):
-            trials = pl.concat([current.with_columns(actual.get_column(c)) for c in remaining])
-            gains = pipeline.decision_function(trials) - margin
-            j = int(np.argmax(np.abs(gains)))
-            if abs(gains[j]) <= 1e-9:
-                break
-            c = remaining.pop(j)
-            k = cols.index(c)
-            steps.append({"feature": c, "value": None if np.isnan(values[i, k]) else float(values[i, k]),
-                          "reference": reference_values[c], "contribution": round(float(gains[j]), 4)})
-            current = trials.slice(j, 1)
-            margin += float(gains[j])
-        out.append(steps)
-    return out
+    n, d = rows.height, len(cols)
+    actual = rows.select(cols).to_numpy().astype(np.float64)
+    typical = np.array([np.nan if reference_values[c] is None else reference_values[c] for c in cols])
+    forest = flatten(pipeline[-1])
+    prep = pipeline[:-1]
+
+    def margins(X: np.ndarray) -> np.ndarray:
+        Z = prep.transform(pl.DataFrame(X, schema=cols, orient="row"))
+        Z = Z.to_numpy() if isinstance(Z, pl.DataFrame) else np.asarray(Z)
+        return raw_predict(forest, Z) if forest is not None else pipeline[-1].decision_function(Z)
+
+    current = np.tile(typical, (n, 1))
+    margin = margins(current)
+    done = np.zeros((n, d), dtype=bool)
+    steps: list[list[dict]] = [[] for _ in range(n)]
+    active = np.ones(n, dtype=bool)
+    for _ in range(min(top, d)):
+        # every (row, feature not yet restored) trial in one batch
+        trials = np.repeat(current[:, None, :], d, axis=1)  # (n, d, d)
+        idx = np.arange(d)
+        trials[:, idx, idx] = actual[:, idx]
+        gains = margins(trials.reshape(n * d, d)).reshape(n, d) - margin[:, None]
+        gains[done] = 0.0
+        j = np.argmax(np.abs(gains), axis=1)
+        g = gains[np.arange(n), j]
+        for i in range(n):
+            if not active[i] or abs(g[i]) <= 1e-9:
+                active[i] = False
+                continue
+            k = int(j[i])
+            v = actual[i, k]
+            steps[i].append({"feature": cols[k], "value": None if np.isnan(v) else float(v),
+                             "reference": reference_values[cols[k]], "contribution": round(float(g[i]), 4)})
+            current[i, k] = v
+            done[i, k] = True
+            margin[i] += g[i]
+        if not active.any():
+            break
+    return steps
