@@ -22,8 +22,8 @@ def score_features(features: pl.DataFrame, model, model_version: str, threshold:
     s = score_with(model, features)
     out = features.select("account_id", "party_id", "as_of", "max_alert_strength").with_columns(
         pl.Series("score", s, dtype=pl.Float64),
-    ).with_columns(
-        pl.struct(pl.col("score").neg(), "account_id").rank("ordinal").over("as_of").cast(pl.Int64).alias("rank"),
+    ).sort(["as_of", "score", "account_id"], descending=[False, True, False]).with_columns(
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("as_of").alias("rank"),
         (pl.col("score") >= threshold).alias("above_threshold"),
         pl.lit(threshold, dtype=pl.Float64).alias("threshold"),
         pl.col("max_alert_strength").clip(0.0, 1.0).alias("baseline_score"),
