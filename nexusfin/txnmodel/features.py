@@ -22,6 +22,9 @@ timestamp. Graph features of row i see only rows ``j < limit[i]`` (``split.visib
 * **motifs** (``kernels.motifs``): the row as a gather leg of a scatter-gather, as a scatter leg,
   and how many other senders of the receiver share a receiver with the sender (bipartite /
   stack layers), within ``motif_hours``.
+* **involvement** (a second hop, ``kernels.window_stats`` over the flags above): how many of the
+  sender's and the receiver's rows (sent and received) within ``involvement_hours`` and in the
+  whole visible graph lie on a cycle, are scatter-gather legs or bipartite legs.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ class FeatureConfig:
     cycle_fwd_depth: int = 5  # with back depth 4: cycles of up to 10 hops (AMLworld CYCLE: "Max 10 hops")
     cycle_back_depth: int = 4
     motif_hours: float = 72.0
+    involvement_hours: float = 72.0
     hub_cap: int = 60  # accounts with more rows than this in a cycle/motif window are not walked through
     chunks_per_thread: int = 8
 
@@ -251,6 +255,28 @@ def build_features(t: TxnTable, limit: np.ndarray, cfg: FeatureConfig | None = N
     b.add("scatter_gather_scatter_leg", mo[:, 1])
     b.add("bipartite_co_senders", mo[:, 2])
     sec["motifs"] = time.perf_counter() - t0
+
+    # involvement: how many rows of each account, around this one, lie on a cycle, are a leg of a
+    # scatter-gather or bipartite shape (a second hop: the pattern shapes of the accounts' other rows)
+    t0 = time.perf_counter()
+    flags = {
+        "cycle": ((cyc >= 2) & (cyc <= cfg.cycle_fwd_depth + cfg.cycle_back_depth + 1)).astype(np.float64),
+        "scatter_gather": (np.nan_to_num(np.maximum(mo[:, 0], mo[:, 1])) >= 2).astype(np.float64),
+        "bipartite": (np.nan_to_num(mo[:, 2]) >= 1).astype(np.float64),
+    }
+    sp = _Space(t, t.src, t.dst, t.n_accounts, None, log_usd, n_chunks)
+    for wname, span in ((f"{cfg.involvement_hours:g}h", int(cfg.involvement_hours * H)), ("all", int(K.INF))):
+        for side in SIDES:
+            qby, eof, _ = SIDES[side]
+            q_ptr, q_rows = sp.q[qby]
+            e_ptr, e_rows, e_ts, e_other, _, _ = sp.e[eof]
+            for fname, flag in flags.items():
+                e_flag = flag[e_rows]
+                _, _, _, _, hits = K.window_stats(q_ptr, q_rows, e_ptr, e_rows, e_ts, e_other, e_flag, e_flag, t.ts,
+                                                  limit, np.int64(span), np.int64(span), t.n_accounts, sp.chunks[qby])
+                b.add(f"{side}_{wname}_{fname}_rows", np.rint(hits))
+    del sp
+    sec["involvement"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     X = b.build()
