@@ -288,16 +288,32 @@ def test_build_features_columns_match_references(tb, data):
     assert f.X.shape == (n, len(f.names)) and len(set(f.names)) == len(f.names)
     val = [float(np.log1p(a)) for a in tb["amount"]]
 
+    # the visible span of each row, in days (at least an hour): first row to the last row it sees
+    span = [max((tb["ts"][lim - 1] - tb["ts"][0]) / (24 * H), 1 / 24) for lim in tb["limit"]]
+
     def check_window(name, key_q, key_e, other, back, fwd, mask=None):
         want = ref.window_stats(tb["ts"], key_q, key_e, other, val, tb["amount"], tb["limit"], back, fwd, mask)
-        np.testing.assert_array_equal(f.column(f"{name}_rows"), [w[0] for w in want])
-        np.testing.assert_array_equal(f.column(f"{name}_distinct"), [w[1] for w in want])
-        vol = np.log1p(np.array([w[4] for w in want]))
-        np.testing.assert_allclose(f.column(f"{name}_log_volume"), vol.astype(np.float32), rtol=1e-5, atol=1e-5)
+        per_day = name.endswith("_all")
+        div = np.array(span) if per_day else 1.0
+        suffix = "_per_day" if per_day else ""
+        np.testing.assert_allclose(f.column(f"{name}_rows{suffix}"), np.array([w[0] for w in want]) / div, rtol=1e-6)
+        np.testing.assert_allclose(f.column(f"{name}_distinct{suffix}"), np.array([w[1] for w in want]) / div,
+                                   rtol=1e-6)
+        vol = np.log1p(np.array([w[4] for w in want]) / div)
+        np.testing.assert_allclose(f.column(f"{name}_log_volume{suffix}"), vol.astype(np.float32), rtol=1e-5,
+                                   atol=1e-5)
+        return want
 
     src, dst = tb["src"], tb["dst"]
     check_window("src_out_2h", src, src, dst, 2 * H, 2 * H)
-    check_window("dst_in_all", dst, dst, src, K.INF, K.INF)
+    all_rows = [w[0] for w in check_window("dst_in_all", dst, dst, src, K.INF, K.INF)]
+    rows_5h = [w[0] for w in ref.window_stats(tb["ts"], dst, dst, src, val, tb["amount"], tb["limit"], 5 * H, 5 * H)]
+    ts_, lim_ = tb["ts"], tb["limit"]
+    w_days = [max((min(t + 5 * H, ts_[lim - 1]) - max(t - 5 * H, ts_[0])) / (24 * H), 1 / 24)
+              for t, lim in zip(ts_, lim_, strict=True)]
+    burst = [np.log((r + 1) / wd) - np.log((a + 1) / sd) for r, wd, a, sd in zip(rows_5h, w_days, all_rows, span,
+                                                                               strict=True)]
+    np.testing.assert_allclose(f.column("dst_in_5h_burst"), np.array(burst, np.float32), rtol=1e-5, atol=1e-5)
     check_window("src_in_pre3h", src, dst, src, 3 * H, 0)
     check_window("dst_out_post3h", dst, src, dst, 0, 3 * H)
     fsrc = [s * 3 + c for s, c in zip(src, channel, strict=True)]

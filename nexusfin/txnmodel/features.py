@@ -38,6 +38,7 @@ from . import kernels as K
 from .data import TxnTable
 
 HOUR_US = 3_600_000_000
+DAY_US = 24 * HOUR_US
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,17 @@ def pair_index(src: np.ndarray, dst: np.ndarray, n_accounts: int):
     pos_c = np.minimum(pos, len(uniq) - 1)
     rev = np.where((uniq[pos_c] == rkey) & (src != dst), pos_c, -1).astype(np.int64)
     return ptr, rows, group, rev
+
+
+def window_days(ts: np.ndarray, limit: np.ndarray, half_width: int) -> np.ndarray:
+    """Length in days (at least one hour) of the part of [t - w, t + w] each row can see: from
+    the table's first row to the last row it may see (``half_width >= INF``: that whole span)."""
+    t_first, t_last = ts[0], ts[limit - 1]
+    if half_width >= K.INF:
+        lo, hi = np.full(len(ts), t_first), t_last
+    else:
+        lo, hi = np.maximum(ts - half_width, t_first), np.minimum(ts + half_width, t_last)
+    return np.maximum((hi - lo) / DAY_US, 1.0 / 24.0)
 
 
 SIDES = {  # name: (query by, edges of, counterparty column)
@@ -175,6 +187,7 @@ def build_features(t: TxnTable, limit: np.ndarray, cfg: FeatureConfig | None = N
 
     # windows: plain (account), same payment format (account x format), first-time edges only
     t0 = time.perf_counter()
+    span_days = window_days(t.ts, limit, int(K.INF))
     sides = tuple(SIDES)
     specs: list[tuple[str, str, int, int, tuple[str, ...]]] = [
         (f"{w:g}h", "plain", int(w * H), int(w * H), sides) for w in cfg.window_hours
@@ -211,12 +224,25 @@ def build_features(t: TxnTable, limit: np.ndarray, cfg: FeatureConfig | None = N
                 var = np.where(cnt > 1, s2 / np.maximum(cnt, 1) - mean * mean, np.nan)
             key = f"{side}_{wname}"
             stats[key] = (cnt, dist, mean, vol)
-            b.add(f"{key}_rows", cnt)
-            b.add(f"{key}_distinct", dist)
+            if wname == "all":  # per visible day: the visible graph grows from split to split
+                b.add(f"{key}_rows_per_day", cnt / span_days)
+                b.add(f"{key}_distinct_per_day", dist / span_days)
+            else:
+                b.add(f"{key}_rows", cnt)
+                b.add(f"{key}_distinct", dist)
             b.add(f"{key}_mean_log_amount", mean)
             b.add(f"{key}_std_log_amount", np.sqrt(np.maximum(var, 0.0)))
-            b.add(f"{key}_log_volume", np.log1p(np.maximum(vol, 0.0)))
+            if wname == "all":
+                b.add(f"{key}_log_volume_per_day", np.log1p(np.maximum(vol, 0.0) / span_days))
+            else:
+                b.add(f"{key}_log_volume", np.log1p(np.maximum(vol, 0.0)))
     del spaces
+    # bursts: an account's rate of rows in the window against its rate over the visible graph
+    for w in cfg.window_hours:
+        w_days = window_days(t.ts, limit, int(w * H))
+        for side in SIDES:
+            cnt_w, cnt_all = stats[f"{side}_{w:g}h"][0], stats[f"{side}_all"][0]
+            b.add(f"{side}_{w:g}h_burst", np.log((cnt_w + 1) / w_days) - np.log((cnt_all + 1) / span_days))
     w_mid = f"{cfg.window_hours[-1]:g}h"
     b.add("amount_vs_src_out_mean", log_usd - stats[f"src_out_{w_mid}"][2])
     b.add("amount_vs_dst_in_mean", log_usd - stats[f"dst_in_{w_mid}"][2])
@@ -274,7 +300,11 @@ def build_features(t: TxnTable, limit: np.ndarray, cfg: FeatureConfig | None = N
                 e_flag = flag[e_rows]
                 _, _, _, _, hits = K.window_stats(q_ptr, q_rows, e_ptr, e_rows, e_ts, e_other, e_flag, e_flag, t.ts,
                                                   limit, np.int64(span), np.int64(span), t.n_accounts, sp.chunks[qby])
-                b.add(f"{side}_{wname}_{fname}_rows", np.rint(hits))
+                hits = np.rint(hits)
+                if wname == "all":
+                    b.add(f"{side}_{wname}_{fname}_rows_per_day", hits / span_days)
+                else:
+                    b.add(f"{side}_{wname}_{fname}_rows", hits)
     del sp
     sec["involvement"] = time.perf_counter() - t0
 
