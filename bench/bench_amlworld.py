@@ -17,7 +17,7 @@ them with ``nexusfin import --format amlworld``. Then, each in a FRESH process (
    DISTINCT with FILTER), keeping the split's rows. Both result sets are checked equal (counts
    exactly, sums to 1e-9 relative) before the times are reported.
 
-    python -m bench.bench_amlworld [--dir var/bench/amlworld] [--transactions 3000000] [--seed 7]
+    python -m bench.bench_amlworld [--dir var/bench/amlworld] [--transactions 5000000] [--seed 7]
                                    [--skip-causal] [--skip-duckdb]
 
 The data is AMLworld-style synthetic, not HI-Small: the anchors are HI-Small figures, quoted for
@@ -226,7 +226,7 @@ def _child(folder: Path, phase: str, extra: list[str] | None = None) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dir", type=Path, default=Path("var/bench/amlworld"))
-    ap.add_argument("--transactions", type=int, default=3_000_000)
+    ap.add_argument("--transactions", type=int, default=5_000_000)  # HI-Small: 5.08M
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--skip-causal", action="store_true")
     ap.add_argument("--skip-duckdb", action="store_true")
