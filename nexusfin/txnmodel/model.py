@@ -127,6 +127,14 @@ def negative_share(y: np.ndarray, share: float | None) -> float:
     return min(1.0, max(0.25, 400_000 / max(n_neg, 1)))
 
 
+def predict(pipe, X: np.ndarray, chunk: int = 250_000) -> np.ndarray:
+    """Laundering scores, in chunks: scikit-learn converts what it predicts on to float64."""
+    out = np.empty(len(X), dtype=np.float64)
+    for a in range(0, len(X), chunk):
+        out[a:a + chunk] = pipe.predict_proba(X[a:a + chunk])[:, 1]
+    return out
+
+
 def _fit_rows(y: np.ndarray, share: float, seed: int) -> np.ndarray:
     idx = np.arange(len(y))
     if share >= 1.0:
@@ -169,8 +177,8 @@ def evaluate(root: str | Path | TxnTable, *, mode: str = "split", unit: str = "t
     pipe.fit(X_tr, y[tr][fit_idx])
     sec["fit"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    p_va = pipe.predict_proba(feats.X[va])[:, 1]
-    p_te = pipe.predict_proba(feats.X[te])[:, 1]
+    p_va = predict(pipe, feats.X[va])
+    p_te = predict(pipe, feats.X[te])
     thr, f1_va = best_f1_threshold(y[va], p_va)
     pred = (p_te >= thr).astype(np.int8)
     sec["predict"] = time.perf_counter() - t0
