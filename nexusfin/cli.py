@@ -392,6 +392,9 @@ def _register_subcommands() -> None:
     from nexusfin.cli_models import app as models_app
 
     app.add_typer(models_app, name="models")
+    from nexusfin.cli_review import app as review_app
+
+    app.add_typer(review_app, name="review")
 
 
 _register_subcommands()

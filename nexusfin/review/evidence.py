@@ -10,6 +10,7 @@ account's or party's earlier alerts and SARs. The same bundle feeds the web view
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -231,15 +232,18 @@ def _network(con: duckdb.DuckDBPyConnection, activity: pl.DataFrame, account_id:
         path_edges = _rows(con, """
             SELECT src_account, dst_account, count(*)::UINTEGER AS n_txns, sum(amount_usd) AS usd
             FROM transactions WHERE list_contains(?, txn_id) GROUP BY ALL""", [path_txns])
-    path_pairs = set(zip(path[:-1], path[1:], strict=False))
+    path_pairs = set(itertools.pairwise(path))
     edges = pl.concat([
         flows.filter(pl.col("src_account").is_in(list(keep)) | pl.col("dst_account").is_in(list(keep)))
         .select("src_account", "dst_account", pl.col("n_txns").cast(pl.UInt32), "usd"),
         path_edges.select("src_account", "dst_account", pl.col("n_txns").cast(pl.UInt32), "usd"),
     ]).unique(["src_account", "dst_account"], keep="first", maintain_order=True)
-    edges = edges.with_columns(pl.struct("src_account", "dst_account").map_elements(
-        lambda s: (s["src_account"], s["dst_account"]) in path_pairs, return_dtype=pl.Boolean)
-        .alias("on_path")).sort(["on_path", "usd"], descending=[True, True])
+    pairs = pl.DataFrame({"src_account": [a for a, _ in path_pairs], "dst_account": [b for _, b in path_pairs],
+                          "on_path": [True] * len(path_pairs)},
+                         schema={"src_account": pl.String, "dst_account": pl.String, "on_path": pl.Boolean})
+    edges = (edges.join(pairs, on=["src_account", "dst_account"], how="left")
+             .with_columns(pl.col("on_path").fill_null(False))
+             .sort(["on_path", "usd", "src_account", "dst_account"], descending=[True, True, False, False]))
     ids = sorted({account_id, *keep, *path})
     info = _rows(con, """
         SELECT a.account_id, a.owner_party_id AS party_id, p.name AS party_name,
