@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import html
-import itertools
 import math
 import re
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 from nexusfin.review.evidence import AlertEvidence
@@ -285,8 +285,11 @@ def timeline_svg(evidence: AlertEvidence, *, width: int = 900, height: int = 300
         labelled = i < n_days and (last - d).days % label_every == 0
         body.append(f'<line class="tick x-tick" x1="{_n(x)}" x2="{_n(x)}" y1="{_n(bottom)}" '
                     f'y2="{_n(bottom + (5 if labelled else 3))}" stroke="{_AXIS}" stroke-width="1"/>')
-        if labelled:
-            body.append(_text(x, bottom + 17, d.isoformat(), size=10.5, anchor="middle", fill=_MUTED,
+        if labelled:  # centred under the tick unless that runs off the chart
+            half = _text_w(d.isoformat(), 10.5) / 2
+            lx, anchor = ((width - 2.0, "end") if x + half > width - 2
+                          else (2.0, "start") if x - half < 2 else (x, "middle"))
+            body.append(_text(lx, bottom + 17, d.isoformat(), size=10.5, anchor=anchor, fill=_MUTED,
                               cls="x-label"))
     body.append(_text(right, bottom + 32, "day (UTC)", size=10, anchor="end", fill=_MUTED))
     body.append("</g>")
@@ -313,10 +316,9 @@ def timeline_svg(evidence: AlertEvidence, *, width: int = 900, height: int = 300
             f'<line x1="{_n(left)}" x2="{_n(right)}" y1="{_n(yc)}" y2="{_n(yc)}" stroke="{_CTR}" '
             f'stroke-width="1.6"/>'
             + _text(left + 6, yc - 5, f"CTR threshold {_amount(ctr)} USD", size=10.5, fill=_CTR,
-                    weight="600", halo=True)
-            + (_text(left + 12 + _text_w(f"CTR threshold {_amount(ctr)} USD", 10.5), yc - 5,
-                     f"(structuring band from {_amount(band_low)} USD)", size=10.5, fill="#975a16",
-                     halo=True) if merged else "")
+                    weight="600", halo=True).replace(
+                "</text>", f'<tspan font-weight="normal" fill="#975a16"> · structuring band from '
+                           f"{_amount(band_low)} USD</tspan></text>" if merged else "</text>")
             + "</g>")
 
     # transactions: evidence drawn last (on top), each group in time order
@@ -393,6 +395,29 @@ def _node_radius(role: str) -> float:
     return {"subject": 17.0, "facilitator": 15.0, "path": 11.0}.get(role, 9.0)
 
 
+def _label_block(lines: list[tuple[str, str | None, str]], x: float, lx: float, first_y: float,
+                 lh: float, anchor: str, width: int, *, italic_first: bool) -> str:
+    """A node's label lines (text, weight, colour) at ``lx`` from the node at ``x``, kept inside the
+    chart: centred blocks shift, side blocks lose characters."""
+    sizes = [11.0 if i == 0 else 10.5 for i in range(len(lines))]
+
+    def w_of(t: str, size: float, weight: str | None) -> float:
+        return _text_w(t, size) * (1.08 if weight else 1.0)
+
+    if anchor == "middle":
+        half = max(w_of(t, sz, wt) for (t, wt, _), sz in zip(lines, sizes, strict=True)) / 2
+        lx += max(0.0, 4 + half - (x + lx)) - max(0.0, x + lx + half - (width - 4))
+    fitted = []
+    for (t, wt, fill), sz in zip(lines, sizes, strict=True):
+        room = (width - 4 - (x + lx)) if anchor == "start" else (x + lx - 4) if anchor == "end" else 1e9
+        while len(t) > 4 and w_of(t, sz, wt) > room:
+            t = _truncate(t, len(t) - 1)
+        fitted.append((t, wt, fill))
+    return "".join(_text(lx, first_y + i * lh, t, size=sz, anchor=anchor, fill=fill, weight=wt,
+                         halo=True, italic=italic_first and i == 0)
+                   for i, ((t, wt, fill), sz) in enumerate(zip(fitted, sizes, strict=True)))
+
+
 def network_svg(evidence: AlertEvidence, *, width: int = 900, height: int = 420) -> str:
     """The counterparty network: the facilitator path across the middle in money order, the other
     counterparties on an arc around the subject."""
@@ -443,7 +468,7 @@ def network_svg(evidence: AlertEvidence, *, width: int = 900, height: int = 420)
     k = len(others)
     crowded = k > 16
     ry = max((bottom - top) / 2 - 46, 40.0)
-    side_margin = 12 + (80 if crowded else 110)
+    side_margin = 90.0 if crowded else 160.0
     pos: dict[str, tuple[float, float]] = {}
     out_angle: dict[str, float] = {}  # label direction of arc nodes (degrees)
 
@@ -493,7 +518,7 @@ def network_svg(evidence: AlertEvidence, *, width: int = 900, height: int = 420)
     # edges: widths on a log scale of USD, path edges in money order, drawn last
     uid = _uid(evidence, "network")
     pairs = {(str(e["src_account"]), str(e["dst_account"])) for e in edges}
-    path_pairs = list(itertools.pairwise(path))
+    path_pairs = list(pairwise(path))
     path_rank = {p: i for i, p in enumerate(path_pairs)}
     logs = [math.log10(max(float(e.get("usd") or 0.0), 1.0)) for e in edges]
     lo, hi = min(logs, default=0.0), max(logs, default=0.0)
@@ -624,12 +649,10 @@ def network_svg(evidence: AlertEvidence, *, width: int = 900, height: int = 420)
             if a == subject and a not in path:
                 above = True
             first_y = (-r - 8 - lh * (len(lines) - 1)) if above else r + 14
-        label = [_text(lx, first_y + i * lh, t, size=10.5 if i else 11, anchor=anchor, fill=fill,
-                       weight=weight, halo=True, italic=(i == 0 and not name))
-                 for i, (t, weight, fill) in enumerate(lines)]
+        label = _label_block(lines, x, lx, first_y, lh, anchor, width, italic_first=not name)
         cls = f"node role-{_role_class(role)}" + (" facilitator" if role == "facilitator" else "")
         body.append(f'<g class="{cls}" data-account-id="{_esc(a)}" transform="translate({_n(x)},{_n(y)})">'
-                    f"<title>{_esc(title)}</title>{shape}{''.join(label)}</g>")
+                    f"<title>{_esc(title)}</title>{shape}{label}</g>")
     body.append("</g>")
     if not edges:
         body.append(_text(width / 2, bottom - 10, "no counterparty flows in the window", size=12,
