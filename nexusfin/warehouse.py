@@ -82,6 +82,21 @@ def load_reference_table(con: duckdb.DuckDBPyConnection, table: str, parquet: Pa
     return int(n)
 
 
+def load_table(con: duckdb.DuckDBPyConnection, table: str, parquet: Path) -> int:
+    """Replace one pipeline-owned table (e.g. alert_dispositions) from a Parquet file, atomically."""
+    if not table.isidentifier():
+        raise ValueError(f"not a table name: {table!r}")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_parquet({_quote(Path(parquet))})")
+        n = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return int(n)
+
+
 def read_only_query(path: str | Path, sql: str, params: list | None = None):
     """Run one query on the warehouse opened read-only (the pipeline owns the read-write handle;
     notebooks and review tools read) and return a polars frame."""

@@ -24,11 +24,12 @@ from pipelines.lake.sensors import build_landing_sensor
 from pipelines.models.assets import model_assets
 from pipelines.reference.assets import reference_assets
 from pipelines.resources import DetectorSettings, NexusfinStorage, ScoringSettings
+from pipelines.review.assets import review_assets
 from pipelines.scores.assets import score_assets
 from pipelines.warehouse.assets import warehouse_reference, warehouse_transactions
 
 all_assets = [*reference_assets, lake_transactions, warehouse_reference, warehouse_transactions, *detection_assets,
-              *feature_assets, *score_assets, *alert_assets, *model_assets]
+              *feature_assets, *score_assets, *alert_assets, *review_assets, *model_assets]
 
 defs = dg.Definitions(
     assets=all_assets,

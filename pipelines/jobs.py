@@ -11,7 +11,8 @@ SCORE_SELECTION = dg.AssetSelection.groups("scores", "alerts")
 DAILY_SELECTION = INGEST_SELECTION | DETECT_SELECTION | FEATURES_SELECTION | SCORE_SELECTION
 REFERENCE_SELECTION = dg.AssetSelection.groups("reference") | dg.AssetSelection.assets(
     "warehouse_reference", "watchlist_screening")
-TRAINING_SELECTION = dg.AssetSelection.groups("models")
+# the analysts' decisions are read back first: escalations become labels
+TRAINING_SELECTION = dg.AssetSelection.groups("review", "models")
 
 ingest_job = dg.define_asset_job(
     "ingest_job",
@@ -49,7 +50,8 @@ daily_job = dg.define_asset_job(
 training_job = dg.define_asset_job(
     "training_job",
     selection=TRAINING_SELECTION,
-    description="Retrain: a candidate model from the lake's features and SAR labels, registered; promoted to "
+    description="Retrain: read back the analysts' decisions, then a candidate model from the lake's features, SAR "
+    "labels and review escalations, registered; promoted to "
     "champion only if the blocking check finds it not worse than the champion on the held-back window.",
 )
 

@@ -12,11 +12,13 @@ from datetime import date
 
 import dagster as dg
 
+from nexusfin.scoring.labels import training_labels
 from nexusfin.scoring.model import TrainingError
 from nexusfin.scoring.promotion import compare_registered, train_and_register
 from nexusfin.scoring.registry import Registry, RegistryError
 from pipelines.features.assets import load_config, read_reference
 from pipelines.resources import NexusfinStorage, ScoringSettings
+from pipelines.review.assets import read_lake_dispositions
 
 GROUP = "models"
 
@@ -37,9 +39,9 @@ def _day(s: str) -> date | None:
 
 @dg.asset(
     group_name=GROUP,
-    deps=["account_features", "sar_filings"],
+    deps=["account_features", "sar_filings", "alert_dispositions"],
     kinds={"scikitlearn", "skops"},
-    description="Train a candidate model on the lake's features and the historical SAR labels, and register it "
+    description="Train a candidate model on the lake's features, the historical SAR labels and the analysts' escalations, and register it "
     "(models/versions/<version>: model.skops, manifest.json, card.md; alias candidate).",
     check_specs=[dg.AssetCheckSpec(
         "candidate_not_worse_than_champion", asset="model_candidate", blocking=True,
@@ -51,17 +53,20 @@ def model_candidate(context: dg.AssetExecutionContext, config: TrainingRange, st
     cfg = load_config(scoring)
     registry = Registry(scoring.models_path)
     ref = read_reference(storage)
+    # SAR filings + analysts' escalations read back from the review app (alert_dispositions)
+    labels, review_counts = training_labels(ref.sar_filings, read_lake_dispositions(storage.lake_path),
+                                            cfg.features.window_days)
     if config.candidate_version:
         try:
             registry.nominate(config.candidate_version, reason=config.note or "nominated for promotion",
                               decided_by="dagster:model_candidate")
             mv = registry.get(config.candidate_version)
-            cmp = compare_registered(storage.lake_path, registry, mv.version, ref.sar_filings, cfg)
+            cmp = compare_registered(storage.lake_path, registry, mv.version, labels, cfg)
         except RegistryError as exc:
             raise dg.Failure(str(exc)) from exc
     else:
         try:
-            mv, cmp = train_and_register(storage.lake_path, registry, ref.sar_filings, cfg, _day(config.first_day),
+            mv, cmp = train_and_register(storage.lake_path, registry, labels, cfg, _day(config.first_day),
                                          _day(config.last_day), note=config.note)
         except TrainingError as exc:
             raise dg.Failure(f"training refused: {exc}") from exc
@@ -77,6 +82,7 @@ def model_candidate(context: dg.AssetExecutionContext, config: TrainingRange, st
             "n_train": m["n_train"], "n_train_positive": m["n_train_positive"],
             "holdback_metrics": dg.MetadataValue.json(m["holdback_metrics"]),
             "card": dg.MetadataValue.path(str(mv.path / "card.md")),
+            **review_counts,
         },
         check_results=[dg.AssetCheckResult(
             check_name="candidate_not_worse_than_champion", passed=cmp.passed, severity=dg.AssetCheckSeverity.ERROR,
