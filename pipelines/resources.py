@@ -56,13 +56,13 @@ class ScoringSettings(dg.ConfigurableResource):
 
     config_path: str = _env("NEXUSFIN_SCORING", "")
     models: str = _env("NEXUSFIN_MODELS", "var/demo/models")
-    # the review app's own store; the pipeline only reads it (dispositions become training labels)
-    review_store: str = _env("NEXUSFIN_REVIEW_STORE", "var/demo/review/review.sqlite")
+    # the review app's own store; the pipeline only reads it (dispositions become training labels).
+    # Empty: review/review.sqlite beside the lake folder (var/demo/review/review.sqlite for the demo)
+    review_store: str = _env("NEXUSFIN_REVIEW_STORE", "")
 
     @property
     def models_path(self) -> Path:
         return Path(self.models)
 
-    @property
-    def review_store_path(self) -> Path:
-        return Path(self.review_store)
+    def review_store_path(self, lake: Path) -> Path:
+        return Path(self.review_store) if self.review_store else Path(lake).parent / "review" / "review.sqlite"

@@ -5,56 +5,32 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
 import pytest
+from scored_world import (  # fixture `scored`: conftest.py
+    DAYS,
+    SCORING_YAML,
+    START,
+    TRAIN_LAST,
+    scoring_env,
+)
 
 from nexusfin.contracts import contract
 from nexusfin.scoring.registry import Registry
 
 pytestmark = pytest.mark.slow
 
-START = date(2026, 1, 5)
-DAYS = 20
-TRAIN_LAST = START + timedelta(days=16)
-# short windows so a 20-day world holds training, held-back and scored days
-SCORING_YAML = """
-features:
-  window_days: 5
-training:
-  holdback_days: 3
-  snapshot_stride_days: 1
-  min_positive_labels: 3
-model:
-  max_iter: 80
-queue:
-  alerts_per_day: 5
-"""
+
+@pytest.fixture(autouse=True)
+def _short_window_scoring(scored):
+    with scoring_env(scored[0]):
+        yield
+
+
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def scored(tmp_path_factory):
-    from pipelines.runner import run_pipeline
-    from synthetic import WorldConfig, generate
-
-    out = tmp_path_factory.mktemp("scored")
-    cfg = out / "scoring.yaml"
-    cfg.write_text(SCORING_YAML)
-    old = os.environ.get("NEXUSFIN_SCORING")
-    os.environ["NEXUSFIN_SCORING"] = str(cfg)
-    try:
-        generate(WorldConfig(seed=21, n_accounts=1200, days=DAYS, start=START), out / "world")
-        summary = run_pipeline(out / "world", out / "lake", out / "warehouse.duckdb", dagster_home=out / "dh",
-                               models=out / "models", score=True, train_last_day=TRAIN_LAST)
-        yield out, summary
-    finally:
-        if old is None:
-            os.environ.pop("NEXUSFIN_SCORING", None)
-        else:
-            os.environ["NEXUSFIN_SCORING"] = old
 
 
 def test_first_model_is_trained_and_promoted_through_the_gate(scored):

@@ -390,13 +390,13 @@ class ReviewStore:
         note = self._clean_note(note)
         now = self.now()
         with self._tx() as con:
-            lock = con.execute("SELECT username, expires_at FROM locks WHERE alert_id = ?", (alert_id,)).fetchone()
-            if not lock or lock[0] != user.username or _dt(lock[1]) <= now:
-                raise ReviewError("open the alert first: it must be locked to you to record a decision")
             prev = con.execute("SELECT decision, username, decided_at FROM dispositions WHERE alert_id = ? "
                                "ORDER BY disposition_id DESC LIMIT 1", (alert_id,)).fetchone()
             if prev and prev[0] in FINAL_DECISIONS:
                 raise ReviewError(f"alert {alert_id} was already decided: {DECISIONS[prev[0]]} by {prev[1]}")
+            lock = con.execute("SELECT username, expires_at FROM locks WHERE alert_id = ?", (alert_id,)).fetchone()
+            if not lock or lock[0] != user.username or _dt(lock[1]) <= now:
+                raise ReviewError("open the alert first: it must be locked to you to record a decision")
             row = {"alert_id": alert_id, "account_id": alert["account_id"], "party_id": alert.get("party_id"),
                    "as_of": str(alert["as_of"]), "decision": decision, "note": note, "username": user.username,
                    "decided_at": _iso(now), "model_version": alert.get("model_version"),

@@ -49,7 +49,7 @@ def read_lake_dispositions(lake: Path) -> pl.DataFrame:
 )
 def alert_dispositions(context: dg.AssetExecutionContext, storage: NexusfinStorage,
                        scoring: ScoringSettings) -> dg.MaterializeResult:
-    store = scoring.review_store_path
+    store = scoring.review_store_path(storage.lake_path)
     if store.exists():
         decisions = read_dispositions(store)
         chain = verify_audit_chain(store)
