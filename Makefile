@@ -38,7 +38,21 @@ lock: $(STAMP) ## Re-resolve requirements.lock from pyproject.toml
 demo: $(STAMP) ## Generate a synthetic world and run every stage on local Parquet + DuckDB
 	$(PY) -m nexusfin.demo --out $(DEMO_DIR) --accounts $(DEMO_ACCOUNTS) --days $(DEMO_DAYS) --seed $(DEMO_SEED)
 
-test: $(STAMP) ## Run the test suite (exit 5, "no tests collected", counts as a failure)
+CHROMIUM ?= /usr/bin/chromium
+
+browser: ## Install Debian's chromium for the browser test (apt-get; playwright downloads no browser)
+	@test -x $(CHROMIUM) || { \
+	  command -v apt-get >/dev/null || { echo "the browser test needs Debian's chromium at $(CHROMIUM) (apt-get not found)"; exit 1; }; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  echo "installing Debian's chromium for the browser test (apt-get)"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	@test -x $(CHROMIUM) && echo "browser: $$($(CHROMIUM) --version 2>/dev/null)"
+
+review: $(STAMP) ## Start the analyst review app over the demo warehouse on http://127.0.0.1:8501
+	NEXUSFIN_WAREHOUSE=$(CURDIR)/$(DEMO_DIR)/warehouse.duckdb NEXUSFIN_REVIEW_STORE=$(CURDIR)/$(DEMO_DIR)/review/review.sqlite \
+	$(VENV)/bin/nexusfin review --host 127.0.0.1 --port 8501
+
+test: $(STAMP) browser ## Run the test suite (exit 5, "no tests collected", counts as a failure)
 	@$(PY) -m pytest -q -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$rc
 
@@ -64,4 +78,4 @@ clean: ## Remove generated data (var/), keep .venv
 distclean: clean ## Remove generated data and .venv
 	rm -rf $(VENV)
 
-.PHONY: help install lock demo test test-fast lint bench dagster clean distclean
+.PHONY: help install lock demo browser review test test-fast lint bench dagster clean distclean

@@ -238,7 +238,37 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"DuckDB warehouse:            {args.out / 'warehouse.duckdb'} (open read-only)")
     console.print(f"evaluation again:            nexusfin evaluate --truth {root.truth} --lake {args.out / 'lake'}")
     console.print("Dagster UI over these runs:  make dagster  → http://localhost:3000")
+    _show_review(args.out)
     return 0 if summary.success else 1
+
+
+def _show_review(out: Path) -> None:
+    """Demo users for the review app (random passwords, written beside its store, never in the
+    repository) and how to open it."""
+    import secrets
+
+    from nexusfin.review.store import ReviewStore
+
+    store = ReviewStore(out / "review" / "review.sqlite")
+    creds = out / "review" / "demo-credentials.txt"
+    if not store.users():
+        lines = []
+        for username, full_name, role in (("analyst", "Demo Analyst", "analyst"),
+                                          ("supervisor", "Demo Supervisor", "supervisor")):
+            password = secrets.token_urlsafe(12)
+            store.add_user(username, full_name, role, password, actor="demo")
+            lines.append(f"{username}\t{role}\t{password}")
+        creds.write_text("\n".join(lines) + "\n")
+        creds.chmod(0o600)
+    console.rule("[bold]8. analyst review app")
+    console.print("start it:    make review   (or: nexusfin review --warehouse "
+                  f"{out / 'warehouse.duckdb'} --store {store.path})")
+    console.print("then open:   http://127.0.0.1:8501")
+    if creds.exists():
+        console.print(f"sign in with a demo user from {creds}:")
+        console.print(creds.read_text().rstrip(), markup=False, highlight=False)
+    console.print("add users:   nexusfin review users add NAME --role analyst|supervisor")
+    console.print("audit chain: nexusfin review verify-audit")
 
 
 if __name__ == "__main__":

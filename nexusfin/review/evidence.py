@@ -48,7 +48,8 @@ class AlertEvidence:
     """detector_alerts rows named by the alert; ``params`` and ``observed`` parsed to dicts."""
     transactions: pl.DataFrame
     """Only the evidence transactions: TXN_COLUMNS, ``src_``/``dst_`` + SIDE_COLUMNS, and
-    ``evidence_of`` (list of detector alert ids, and "path" for the facilitator path)."""
+    ``evidence_of`` (list of detector alert ids, and "path" for the facilitator path; for a
+    model-only alert, every transaction of the scored feature window, marked "model window")."""
     activity: pl.DataFrame
     """The account's transactions over the timeline window: txn_id, ts, amount_usd, direction
     ("in"/"out"), counterparty, channel, txn_type, is_cash, is_evidence."""
@@ -145,6 +146,16 @@ def _load(con: duckdb.DuckDBPyConnection, alert_id: str, config: ReviewConfig,
             evidence_of.setdefault(t, []).append(da["alert_id"])
     for t in alert["facilitator_path_txn_ids"] or []:
         evidence_of.setdefault(t, []).append("path")
+    if not evidence_of and _has(con, "account_features"):
+        # model-only alert: the evidence is the account's activity in the feature window the model scored
+        win = _rows(con, "SELECT window_start FROM account_features WHERE account_id = ? AND as_of = ? LIMIT 1",
+                    [account_id, as_of])
+        if win.height:
+            ids = _rows(con, "SELECT txn_id FROM transactions WHERE date BETWEEN ? AND ? "
+                             "AND (src_account = ? OR dst_account = ?)",
+                        [win.item(0, 0), as_of, account_id, account_id])
+            for t in ids["txn_id"].to_list():
+                evidence_of[t] = ["model window"]
     wanted = sorted(evidence_of)
     if len(wanted) > config.max_evidence_transactions:
         truncated["transactions"] = len(wanted)
