@@ -86,7 +86,7 @@ def test_weak_inputs_are_refused(store):
 
 def test_sessions_expire_when_idle_and_at_the_absolute_limit(store, clock):
     user = store.authenticate("ana", PASSWORD)
-    token, session = store.create_session(user)
+    token, _ = store.create_session(user)
     assert store.session(token).user.username == "ana"
     clock.advance(minutes=29)
     assert store.session(token) is not None  # touching it keeps it alive
