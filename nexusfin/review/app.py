@@ -83,6 +83,15 @@ def _money(x: Any) -> str:
     return "" if x is None else f"{float(x):,.2f}"
 
 
+def _num(x: Any) -> str:
+    """Feature values as an analyst reads them: amounts with thousands separators, ratios to 4 digits."""
+    if x is None:
+        return ""
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        return str(x)
+    return f"{x:,.2f}" if abs(x) >= 1000 else f"{x:.4g}"
+
+
 def _json_pretty(v: Any) -> str:
     return json.dumps(v, sort_keys=True, default=str)
 
@@ -90,6 +99,7 @@ def _json_pretty(v: Any) -> str:
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.filters["money"] = _money
 templates.env.filters["json"] = _json_pretty
+templates.env.filters["num"] = _num
 templates.env.globals["DECISIONS"] = DECISIONS
 
 
