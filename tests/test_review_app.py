@@ -81,7 +81,7 @@ def test_session_cookie_and_security_headers(app_env):
     token = csrf(c.get("/login").text)
     r = c.post("/login", data={"username": "ana", "password": PASSWORD, "csrf_token": token, "next": "//evil.example"})
     assert r.headers["location"] == "/queue"  # no open redirect
-    cookie = [h for h in r.headers.get_list("set-cookie") if h.startswith("nexusfin_session=")][0].lower()
+    cookie = next(h for h in r.headers.get_list("set-cookie") if h.startswith("nexusfin_session=")).lower()
     assert "httponly" in cookie and "samesite=strict" in cookie
     q = c.get("/queue")
     assert "frame-ancestors 'none'" in q.headers["content-security-policy"]
