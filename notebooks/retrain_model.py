@@ -36,13 +36,21 @@ def _():
 
 
 @app.cell
-def _(mo, warehouse):
+def _(config, mo, warehouse):
     from nexusfin.warehouse import read_only_query
 
     features = read_only_query(warehouse, "SELECT * EXCLUDE (date) FROM account_features ORDER BY as_of, account_id")
-    sar_filings = read_only_query(warehouse, "SELECT * FROM sar_filings")
+    from nexusfin.scoring.labels import training_labels
+
+    sars = read_only_query(warehouse, "SELECT * FROM sar_filings")
+    # the analysts' decisions read back by the pipeline (table alert_dispositions, once it ran)
+    has_review = read_only_query(warehouse, "SELECT count(*) FROM information_schema.tables "
+                                            "WHERE table_name = 'alert_dispositions'").item()
+    dispositions = read_only_query(warehouse, "SELECT * FROM alert_dispositions") if has_review else None
+    sar_filings, review_counts = training_labels(sars, dispositions, config.features.window_days)
     mo.md(f"**{features.height:,}** feature rows over **{features['as_of'].n_unique()}** days "
-          f"({features['as_of'].min()} .. {features['as_of'].max()}); **{sar_filings.height:,}** historical SARs.")
+          f"({features['as_of'].min()} .. {features['as_of'].max()}); **{sars.height:,}** historical SARs; "
+          f"review decisions: {review_counts}.")
     return features, sar_filings
 
 
