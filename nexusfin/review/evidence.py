@@ -162,8 +162,16 @@ def _load(con: duckdb.DuckDBPyConnection, alert_id: str, config: ReviewConfig,
         wanted = wanted[: config.max_evidence_transactions]
     cols = ", ".join(TXN_COLUMNS)
     if wanted:
-        txns = _rows(con, f"SELECT {cols} FROM transactions WHERE list_contains(?, txn_id) "
-                          "ORDER BY ts, txn_id", [wanted])
+        # evidence lies in the days the detectors and the model looked at: read those partitions
+        # first (pruned by the lake's date folders) and scan the rest only for anything missing
+        since = min([first, *(da["start_ts"].date() for da in detector_alerts if da["start_ts"] is not None)])
+        txns = _rows(con, f"SELECT {cols} FROM transactions WHERE date BETWEEN ? AND ? "
+                          "AND list_contains(?, txn_id)", [since, as_of, wanted])
+        missing = sorted(set(wanted) - set(txns["txn_id"].to_list()))
+        if missing:
+            txns = pl.concat([txns, _rows(con, f"SELECT {cols} FROM transactions WHERE list_contains(?, txn_id)",
+                                          [missing])])
+        txns = txns.sort(["ts", "txn_id"])
     else:
         txns = _rows(con, f"SELECT {cols} FROM transactions WHERE false")
     txns = txns.with_columns(
@@ -190,7 +198,7 @@ def _load(con: duckdb.DuckDBPyConnection, alert_id: str, config: ReviewConfig,
                        "AND path_accounts = ? ORDER BY hops LIMIT 1", [account_id, as_of, path_accounts])
         path_row = p.row(0, named=True) if p.height else None
 
-    nodes, edges = _network(con, activity, account_id, alert, config)
+    nodes, edges = _network(con, activity, txns, account_id, alert, config)
 
     prior = _rows(con, """
         SELECT alert_id, as_of, account_id, party_id, score, model_version, detector_rules, convergent
@@ -219,7 +227,7 @@ def _load(con: duckdb.DuckDBPyConnection, alert_id: str, config: ReviewConfig,
     )
 
 
-def _network(con: duckdb.DuckDBPyConnection, activity: pl.DataFrame, account_id: str,
+def _network(con: duckdb.DuckDBPyConnection, activity: pl.DataFrame, evidence: pl.DataFrame, account_id: str,
              alert: dict[str, Any], config: ReviewConfig) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The account, its largest counterparties in the window, and every hop of the facilitator path."""
     flows = (activity.filter(pl.col("counterparty").is_not_null())
@@ -239,10 +247,10 @@ def _network(con: duckdb.DuckDBPyConnection, activity: pl.DataFrame, account_id:
     path_txns = list(alert["facilitator_path_txn_ids"] or [])
     path_edges = pl.DataFrame(schema={"src_account": pl.String, "dst_account": pl.String,
                                       "n_txns": pl.UInt32, "usd": pl.Float64})
-    if path_txns:
-        path_edges = _rows(con, """
-            SELECT src_account, dst_account, count(*)::UINTEGER AS n_txns, sum(amount_usd) AS usd
-            FROM transactions WHERE list_contains(?, txn_id) GROUP BY ALL""", [path_txns])
+    if path_txns:  # the path's transfers are among the evidence already read
+        path_edges = (evidence.filter(pl.col("txn_id").is_in(path_txns))
+                      .group_by("src_account", "dst_account", maintain_order=True)
+                      .agg(pl.len().cast(pl.UInt32).alias("n_txns"), pl.col("amount_usd").sum().alias("usd")))
     path_pairs = set(itertools.pairwise(path))
     edges = pl.concat([
         flows.filter(pl.col("src_account").is_in(list(keep)) | pl.col("dst_account").is_in(list(keep)))
