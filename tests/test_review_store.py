@@ -218,3 +218,20 @@ def test_verify_audit_command_exits_nonzero_on_a_broken_chain(store):
     _tamper(store.path, "UPDATE audit SET details = '{}' WHERE action = 'export';")
     bad = subprocess.run(cmd, capture_output=True, text=True)
     assert bad.returncode == 1 and "BROKEN" in bad.stderr
+
+
+def test_the_demo_creates_review_users_with_private_generated_passwords(tmp_path, capsys):
+    from nexusfin.demo import _show_review
+
+    _show_review(tmp_path)
+    creds = tmp_path / "review" / "demo-credentials.txt"
+    assert creds.stat().st_mode & 0o777 == 0o600
+    users = dict(line.split("\t")[::2] for line in creds.read_text().splitlines())
+    assert set(users) == {"analyst", "supervisor"}
+    store = ReviewStore(tmp_path / "review" / "review.sqlite")
+    assert store.authenticate("analyst", users["analyst"]).role == "analyst"
+    assert store.authenticate("supervisor", users["supervisor"]).role == "supervisor"
+    out = capsys.readouterr().out
+    assert "make review" in out and "http://127.0.0.1:8501" in out
+    _show_review(tmp_path)  # a second demo run keeps the users and their passwords
+    assert dict(line.split("\t")[::2] for line in creds.read_text().splitlines()) == users
