@@ -103,6 +103,14 @@ def baseline_evidence(warehouse: Path, txn_ids: list[str]) -> pl.DataFrame:
                            [txn_ids])
 
 
+def pruned_evidence(warehouse: Path, txn_ids: list[str], since, as_of) -> pl.DataFrame:
+    """nexusfin's evidence read (nexusfin/review/evidence.py): only the detectors' date partitions."""
+    from nexusfin.warehouse import read_only_query
+
+    return read_only_query(warehouse, "SELECT * FROM transactions WHERE date BETWEEN ? AND ? "
+                                      "AND list_contains(?, txn_id) ORDER BY ts", [since, as_of, txn_ids])
+
+
 def pct(xs: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(xs) * 1000.0, q))
 
@@ -137,16 +145,21 @@ def main() -> int:
     evid = dict(zip(det["alert_id"].to_list(), det["evidence_txn_ids"].to_list(), strict=True))
     load_evidence(wh, ids[0], cfg, reg)  # warm-up (imports, DuckDB metadata cache)
 
-    ev_s, base_s, same = [], [], 0
+    ev_s, base_s, pruned_s, same = [], [], [], 0
     for aid in ids:
         t = time.perf_counter()
         ev = load_evidence(wh, aid, cfg, reg)
         ev_s.append(time.perf_counter() - t)
-        wanted = evid[ev.alert["detector_alert_ids"][0]]
+        da = ev.detector_alerts[0]
+        wanted = evid[da["alert_id"]]
+        t = time.perf_counter()
+        pruned = pruned_evidence(wh, wanted, min(ev.window[0], da["start_ts"].date()), ev.alert["as_of"])
+        pruned_s.append(time.perf_counter() - t)
         t = time.perf_counter()
         base = baseline_evidence(wh, wanted)
         base_s.append(time.perf_counter() - t)
-        same += sorted(base["txn_id"].to_list()) == sorted(ev.transactions["txn_id"].to_list())
+        same += (sorted(base["txn_id"].to_list()) == sorted(ev.transactions["txn_id"].to_list())
+                 == sorted(pruned["txn_id"].to_list()))
 
     store_path = args.dir / "review.sqlite"
     for f in (store_path, args.dir / "audit_head.json"):
@@ -168,15 +181,15 @@ def main() -> int:
         queue_s.append(time.perf_counter() - t)
         assert r.text.count("data-alert-id=") == meta["alerts"]
 
-    def row(task, impl, xs):
+    def row(task, impl, xs, baseline=None):
         return {"task": task, "implementation": impl, "median ms": pct(xs, 50), "p95 ms": pct(xs, 95),
-                "per second": len(xs) / sum(xs), "vs baseline": statistics.median(base_s) / statistics.median(xs)
-                if impl.startswith("nexusfin") and task.startswith("evidence") else None}
+                "per second": len(xs) / sum(xs),
+                "vs baseline": statistics.median(baseline) / statistics.median(xs) if baseline else None}
 
     rows = [
-        row("evidence of one alert (transactions, timeline, network, history)", "nexusfin load_evidence", ev_s),
-        row("evidence of one alert (transactions, timeline, network, history)",
-            "DuckDB SQL, evidence transactions by id only (no pruning)", base_s),
+        row("evidence transactions of one alert", "nexusfin (detectors' date partitions)", pruned_s, base_s),
+        row("evidence transactions of one alert", "DuckDB SQL by id over every partition", base_s),
+        row("whole evidence bundle (+ 30-day timeline, network, history)", "nexusfin load_evidence", ev_s),
         row("alert page (lock, audit, evidence, 2 SVG charts, HTML)", "nexusfin review app", page_s),
         row(f"queue page ({meta['alerts']} alerts, filters, statuses)", "nexusfin review app", queue_s),
     ]
@@ -184,8 +197,9 @@ def main() -> int:
         f"{meta['rows']:,} transactions over {meta['days']} daily partitions (bench_scoring world: "
         f"{src_meta.get('accounts', 1_000_000):,} accounts, seed 7), {meta['alerts']} queued alerts with 5 evidence "
         f"transfers each; {len(ids)} alerts timed; warehouse built in {build_s:.1f} s (cached afterwards)",
-        f"the baseline fetches only the evidence transactions, nexusfin the whole bundle; same evidence ids for "
-        f"{same}/{len(ids)} alerts",
+        f"both evidence reads return the same transactions as load_evidence for {same}/{len(ids)} alerts; "
+        "the bundle's cost is mostly the account's 30-day timeline, a scan of every partition in the window "
+        "(the lake is partitioned by day, not by account)",
         "warehouse opened read-only per request (as the app does); 2 CPUs; other work on the machine slows every step",
         f"peak RSS {peak_rss_mb():,.0f} MB",
     ]
