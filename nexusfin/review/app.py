@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,11 +29,11 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from nexusfin.review.config import ReviewConfig, load_review_config
-from nexusfin.review.evidence import AlertEvidence, AlertNotFound, load_evidence
+from nexusfin.review.evidence import AlertEvidence, AlertNotFound, load_alert, load_evidence
 from nexusfin.review.queries import (
     STATUSES,
     QueueFilter,
-    detector_families,
+    families_expr,
     next_alert,
     queue_view,
     read_queue,
@@ -123,6 +124,15 @@ def create_app(warehouse: str | Path, store_path: str | Path, *, config: ReviewC
     def to_login(request: Request) -> Response:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
+    def signed_in(handler: Callable[[Request, Session], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        """Nothing before login: the handler runs with the live session, or the user goes to /login."""
+        async def wrapped(request: Request) -> Response:
+            session = session_of(request)
+            if session is None:
+                return to_login(request)
+            return await handler(request, session)
+        return wrapped
+
     async def form_checked(request: Request, session: Session) -> Any:
         form = await request.form()
         if not secrets.compare_digest(str(form.get("csrf_token", "")), session.csrf_token):
@@ -183,10 +193,7 @@ def create_app(warehouse: str | Path, store_path: str | Path, *, config: ReviewC
             return error(request, session, f"The warehouse cannot be read right now ({type(exc).__name__}: "
                                            f"{str(exc)[:200]}). Try again in a minute.", 503)
 
-    async def queue_page(request: Request) -> Response:
-        session = session_of(request)
-        if session is None:
-            return to_login(request)
+    async def queue_page(request: Request, session: Session) -> Response:
         queue = load_queue(request, session)
         if isinstance(queue, Response):
             return queue
@@ -195,18 +202,15 @@ def create_app(warehouse: str | Path, store_path: str | Path, *, config: ReviewC
         except ValueError as exc:
             return error(request, session, str(exc), 400)
         view = queue_view(queue, ctx.store, flt, ctx.config.score_bands)
-        families = sorted({f for rules in queue["detector_rules"].to_list() for f in detector_families(rules)}) \
-            if queue.height else []
+        families = (sorted(queue.select(families_expr()).get_column("families").explode().unique().to_list())
+                    if queue.height else [])
         jurisdictions = sorted(j for j in queue["jurisdiction"].unique().to_list() if j) if queue.height else []
         return render(request, "queue.html", session, rows=view.to_dicts() if view.height else [], flt=flt,
                       families=families, jurisdictions=jurisdictions, statuses=STATUSES,
                       bands=ctx.config.score_bands, n_total=queue.height,
                       message=request.query_params.get("message", ""))
 
-    async def next_page(request: Request) -> Response:
-        session = session_of(request)
-        if session is None:
-            return to_login(request)
+    async def next_page(request: Request, session: Session) -> Response:
         queue = load_queue(request, session)
         if isinstance(queue, Response):
             return queue
@@ -217,9 +221,14 @@ def create_app(warehouse: str | Path, store_path: str | Path, *, config: ReviewC
 
     # -- one alert --------------------------------------------------------------------------------
     def evidence_of(request: Request, session: Session, alert_id: str) -> AlertEvidence | Response:
+        return from_warehouse(request, session, alert_id,
+                              lambda a: load_evidence(ctx.warehouse, a, ctx.config, ctx.regulatory))
+
+    def from_warehouse(request: Request, session: Session, alert_id: str, load: Callable[[str], Any]) -> Any:
+        """One alert read from the warehouse, or the error page that says why not."""
         try:
             validate_alert_id(alert_id)
-            return load_evidence(ctx.warehouse, alert_id, ctx.config, ctx.regulatory)
+            return load(alert_id)
         except ReviewError as exc:
             return error(request, session, str(exc), 400)
         except AlertNotFound:
@@ -231,10 +240,7 @@ def create_app(warehouse: str | Path, store_path: str | Path, *, config: ReviewC
         hist = ctx.store.history([alert_id])
         return hist[-1] if hist else None
 
-    async def alert_page(request: Request) -> Response:
-        session = session_of(request)
-        if session is None:
-            return to_login(request)
+    async def alert_page(request: Request, session: Session) -> Response:
         alert_id = request.path_params["alert_id"]
         ev = evidence_of(request, session, alert_id)
         if isinstance(ev, Response):
@@ -269,10 +275,7 @@ def create_app(warehouse: str | Path, store_path: str | Path, *, config: ReviewC
             audit=ctx.store.audit_events(alert_id=alert_id), narrative=narrative,
             message=request.query_params.get("message", ""))
 
-    async def note_post(request: Request) -> Response:
-        session = session_of(request)
-        if session is None:
-            return to_login(request)
+    async def note_post(request: Request, session: Session) -> Response:
         alert_id = request.path_params["alert_id"]
         try:
             form = await form_checked(request, session)
@@ -284,28 +287,23 @@ def create_app(warehouse: str | Path, store_path: str | Path, *, config: ReviewC
             return RedirectResponse(f"/alerts/{alert_id}?message={_q(str(exc))}", status_code=303)
         return RedirectResponse(f"/alerts/{alert_id}?message=Note+saved", status_code=303)
 
-    async def decide_post(request: Request) -> Response:
-        session = session_of(request)
-        if session is None:
-            return to_login(request)
+    async def decide_post(request: Request, session: Session) -> Response:
         alert_id = request.path_params["alert_id"]
         try:
             form = await form_checked(request, session)
         except PermissionError as exc:
             return error(request, session, str(exc), 403)
-        ev = evidence_of(request, session, alert_id)
-        if isinstance(ev, Response):
-            return ev
+        # the decision needs the queued alert's row, not its evidence
+        alert = from_warehouse(request, session, alert_id, lambda a: load_alert(ctx.warehouse, a))
+        if isinstance(alert, Response):
+            return alert
         try:
-            ctx.store.decide(ev.alert, session.user, str(form.get("decision", "")), str(form.get("note", "")))
+            ctx.store.decide(alert, session.user, str(form.get("decision", "")), str(form.get("note", "")))
         except ReviewError as exc:
             return RedirectResponse(f"/alerts/{alert_id}?message={_q(str(exc))}", status_code=303)
         return RedirectResponse(f"/alerts/{alert_id}?message=Decision+recorded", status_code=303)
 
-    async def release_post(request: Request) -> Response:
-        session = session_of(request)
-        if session is None:
-            return to_login(request)
+    async def release_post(request: Request, session: Session) -> Response:
         alert_id = request.path_params["alert_id"]
         try:
             await form_checked(request, session)
@@ -316,10 +314,7 @@ def create_app(warehouse: str | Path, store_path: str | Path, *, config: ReviewC
             return error(request, session, str(exc), 400)
         return RedirectResponse("/queue?message=Alert+released", status_code=303)
 
-    async def export(request: Request) -> Response:
-        session = session_of(request)
-        if session is None:
-            return to_login(request)
+    async def export(request: Request, session: Session) -> Response:
         alert_id, kind = request.path_params["alert_id"], request.path_params["kind"]
         if kind not in ("goaml.xml", "sar-narrative.txt"):
             return error(request, session, "unknown export", 404)
@@ -349,10 +344,7 @@ def create_app(warehouse: str | Path, store_path: str | Path, *, config: ReviewC
         return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     # -- supervisor -------------------------------------------------------------------------------
-    async def supervisor_page(request: Request) -> Response:
-        session = session_of(request)
-        if session is None:
-            return to_login(request)
+    async def supervisor_page(request: Request, session: Session) -> Response:
         if not session.user.is_supervisor:
             ctx.store.audit(session.user.username, "forbidden", details={"path": "/supervisor"})
             return error(request, session, "The supervisor view is for supervisors.", 403)
@@ -363,10 +355,7 @@ def create_app(warehouse: str | Path, store_path: str | Path, *, config: ReviewC
         figures = supervisor_figures(queue, ctx.store, datetime.now(UTC).date())
         return render(request, "supervisor.html", session, f=figures)
 
-    async def audit_page(request: Request) -> Response:
-        session = session_of(request)
-        if session is None:
-            return to_login(request)
+    async def audit_page(request: Request, session: Session) -> Response:
         if not session.user.is_supervisor:
             return error(request, session, "The audit log is for supervisors.", 403)
         ctx.store.audit(session.user.username, "view.audit")
@@ -380,13 +369,13 @@ def create_app(warehouse: str | Path, store_path: str | Path, *, config: ReviewC
         Route("/", home), Route("/health", health),
         Route("/login", login_page, methods=["GET"]), Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
-        Route("/queue", queue_page), Route("/next", next_page),
-        Route("/alerts/{alert_id}", alert_page),
-        Route("/alerts/{alert_id}/note", note_post, methods=["POST"]),
-        Route("/alerts/{alert_id}/decision", decide_post, methods=["POST"]),
-        Route("/alerts/{alert_id}/release", release_post, methods=["POST"]),
-        Route("/alerts/{alert_id}/export/{kind}", export),
-        Route("/supervisor", supervisor_page), Route("/audit", audit_page),
+        Route("/queue", signed_in(queue_page)), Route("/next", signed_in(next_page)),
+        Route("/alerts/{alert_id}", signed_in(alert_page)),
+        Route("/alerts/{alert_id}/note", signed_in(note_post), methods=["POST"]),
+        Route("/alerts/{alert_id}/decision", signed_in(decide_post), methods=["POST"]),
+        Route("/alerts/{alert_id}/release", signed_in(release_post), methods=["POST"]),
+        Route("/alerts/{alert_id}/export/{kind}", signed_in(export)),
+        Route("/supervisor", signed_in(supervisor_page)), Route("/audit", signed_in(audit_page)),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(_SecurityHeaders)])

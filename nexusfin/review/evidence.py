@@ -80,9 +80,9 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) 
     return pl.from_arrow(con.sql(sql, params=params or None).to_arrow_table())
 
 
-def _has(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()[0][0])
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Tables and views present (a young warehouse may not have every stage's view yet)."""
+    return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
 
 
 def _dicts(frame: pl.DataFrame) -> list[dict[str, Any]]:
@@ -105,6 +105,24 @@ def _sides(con: duckdb.DuckDBPyConnection, txns: pl.DataFrame) -> pl.DataFrame:
     return txns
 
 
+def load_alert(warehouse: str | Path, alert_id: str, *, timeout_s: float = 10.0) -> dict[str, Any]:
+    """Only the queued alert's row (what a disposition records), without its evidence."""
+    con = connect(warehouse, read_only=True, timeout_s=timeout_s)
+    try:
+        return _alert_row(con, alert_id)
+    finally:
+        con.close()
+
+
+def _alert_row(con: duckdb.DuckDBPyConnection, alert_id: str) -> dict[str, Any]:
+    found = _rows(con, "SELECT * EXCLUDE (date) FROM alert_queue WHERE alert_id = ?", [alert_id])
+    if found.is_empty():
+        raise AlertNotFound(alert_id)
+    alert = found.row(0, named=True)
+    alert["contributions"] = json.loads(alert["contributions"] or "[]")
+    return alert
+
+
 def load_evidence(warehouse: str | Path, alert_id: str, config: ReviewConfig, regulatory: Regulatory,
                   *, timeout_s: float = 10.0) -> AlertEvidence:
     """Read one alert's evidence from the warehouse (read-only; parameterized SQL only)."""
@@ -117,11 +135,8 @@ def load_evidence(warehouse: str | Path, alert_id: str, config: ReviewConfig, re
 
 def _load(con: duckdb.DuckDBPyConnection, alert_id: str, config: ReviewConfig,
           regulatory: Regulatory) -> AlertEvidence:
-    found = _rows(con, "SELECT * EXCLUDE (date) FROM alert_queue WHERE alert_id = ?", [alert_id])
-    if found.is_empty():
-        raise AlertNotFound(alert_id)
-    alert = found.row(0, named=True)
-    alert["contributions"] = json.loads(alert["contributions"] or "[]")
+    alert = _alert_row(con, alert_id)
+    tables = _tables(con)
     account_id, party_id, as_of = alert["account_id"], alert["party_id"], alert["as_of"]
     first = as_of - timedelta(days=config.timeline_days - 1)
     truncated: dict[str, int] = {}
@@ -131,7 +146,7 @@ def _load(con: duckdb.DuckDBPyConnection, alert_id: str, config: ReviewConfig,
 
     det_ids = list(alert["detector_alert_ids"] or [])
     detector_alerts: list[dict[str, Any]] = []
-    if det_ids and _has(con, "detector_alerts"):
+    if det_ids and "detector_alerts" in tables:
         frame = _rows(con, "SELECT * FROM detector_alerts WHERE list_contains(?, alert_id) "
                            "ORDER BY start_ts, alert_id", [det_ids])
         for row in _dicts(frame):
@@ -146,7 +161,7 @@ def _load(con: duckdb.DuckDBPyConnection, alert_id: str, config: ReviewConfig,
             evidence_of.setdefault(t, []).append(da["alert_id"])
     for t in alert["facilitator_path_txn_ids"] or []:
         evidence_of.setdefault(t, []).append("path")
-    if not evidence_of and _has(con, "account_features"):
+    if not evidence_of and "account_features" in tables:
         # model-only alert: the evidence is the account's activity in the feature window the model scored
         win = _rows(con, "SELECT window_start FROM account_features WHERE account_id = ? AND as_of = ? LIMIT 1",
                     [account_id, as_of])
@@ -193,12 +208,12 @@ def _load(con: duckdb.DuckDBPyConnection, alert_id: str, config: ReviewConfig,
     # facilitator path behind the alert (the features stage wrote it for the same day)
     path_row: dict[str, Any] | None = None
     path_accounts = list(alert["facilitator_path_accounts"] or [])
-    if path_accounts and _has(con, "facilitator_paths"):
+    if path_accounts and "facilitator_paths" in tables:
         p = _rows(con, "SELECT * EXCLUDE (date) FROM facilitator_paths WHERE account_id = ? AND as_of = ? "
                        "AND path_accounts = ? ORDER BY hops LIMIT 1", [account_id, as_of, path_accounts])
         path_row = p.row(0, named=True) if p.height else None
 
-    nodes, edges = _network(con, activity, txns, account_id, alert, config)
+    nodes, edges = _network(con, activity, txns, account_id, alert, path_row, config)
 
     prior = _rows(con, """
         SELECT alert_id, as_of, account_id, party_id, score, model_version, detector_rules, convergent
@@ -206,7 +221,7 @@ def _load(con: duckdb.DuckDBPyConnection, alert_id: str, config: ReviewConfig,
                   [account_id, party_id, as_of])
     sars = _rows(con, "SELECT * FROM sar_filings WHERE (account_id = ? OR party_id = ?) AND filing_date <= ? "
                       "ORDER BY filing_date DESC", [account_id, party_id, as_of]) \
-        if _has(con, "sar_filings") else pl.DataFrame()
+        if "sar_filings" in tables else pl.DataFrame()
     return AlertEvidence(
         alert=alert,
         account=acct.row(0, named=True) if acct.height else {},
@@ -228,7 +243,8 @@ def _load(con: duckdb.DuckDBPyConnection, alert_id: str, config: ReviewConfig,
 
 
 def _network(con: duckdb.DuckDBPyConnection, activity: pl.DataFrame, evidence: pl.DataFrame, account_id: str,
-             alert: dict[str, Any], config: ReviewConfig) -> tuple[pl.DataFrame, pl.DataFrame]:
+             alert: dict[str, Any], path_row: dict[str, Any] | None,
+             config: ReviewConfig) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The account, its largest counterparties in the window, and every hop of the facilitator path."""
     flows = (activity.filter(pl.col("counterparty").is_not_null())
              .with_columns(
@@ -269,14 +285,10 @@ def _network(con: duckdb.DuckDBPyConnection, activity: pl.DataFrame, evidence: p
                coalesce(p.country, a.country) AS country
         FROM accounts a LEFT JOIN parties p ON p.party_id = a.owner_party_id
         WHERE list_contains(?, a.account_id)""", [ids])
+    # the path runs in money order: towards a facilitator it ends there, from one it starts there
     facilitator = path[-1] if path and alert.get("facilitator_entity_id") else None
-    if path and alert.get("facilitator_entity_id"):
-        # the path runs in money order: towards a facilitator it ends there, from one it starts there
-        fac_rows = _rows(con, "SELECT facilitator_account_id FROM facilitator_paths "
-                              "WHERE account_id = ? AND as_of = ? AND path_accounts = ? LIMIT 1",
-                         [account_id, alert["as_of"], path]) if _has(con, "facilitator_paths") else None
-        if fac_rows is not None and fac_rows.height:
-            facilitator = fac_rows.item(0, 0)
+    if path_row is not None:
+        facilitator = path_row["facilitator_account_id"]
     role = {a: "counterparty" for a in keep}
     role.update({a: "path" for a in path})
     if facilitator:

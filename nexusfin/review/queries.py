@@ -4,13 +4,13 @@ computed from them and the review store."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from nexusfin.review.store import ReviewStore
+from nexusfin.review.store import FINAL_DECISIONS, STATUS_AFTER, ReviewStore, read_dispositions
 from nexusfin.warehouse import connect
 
 QUEUE_SQL = """
@@ -38,13 +38,9 @@ def read_queue(warehouse: str | Path, *, timeout_s: float = 10.0) -> pl.DataFram
         con.close()
 
 
-def detector_families(rules: list[str] | None) -> list[str]:
-    """structuring.daily_cash -> structuring; none -> ["model only"]."""
-    fams = sorted({r.split(".")[0] for r in rules or []})
-    return fams or ["model only"]
-
-
-def _families_expr() -> pl.Expr:
+def families_expr() -> pl.Expr:
+    """Column ``families``: the detector families on an alert (structuring.daily -> structuring),
+    ["model only"] when no detector fired."""
     fams = (pl.col("detector_rules").fill_null([])
             .list.eval(pl.element().str.split(".").list.first()).list.unique().list.sort())
     return (pl.when(fams.list.len() > 0).then(fams).otherwise(pl.lit(["model only"]))
@@ -98,7 +94,7 @@ def queue_view(queue: pl.DataFrame, store: ReviewStore, flt: QueueFilter,
         pl.col("alert_id").replace_strict(statuses, default="open", return_dtype=pl.String).alias("status"),
         pl.col("alert_id").replace_strict({k: v.username for k, v in locks.items()}, default=None,
                                           return_dtype=pl.String).alias("locked_by"),
-        _families_expr(),
+        families_expr(),
     )
     q = q.with_columns(pl.when((pl.col("status") == "open") & pl.col("locked_by").is_not_null())
                        .then(pl.lit("locked")).otherwise(pl.col("status")).alias("status"))
@@ -139,10 +135,10 @@ def supervisor_figures(queue: pl.DataFrame, store: ReviewStore, today: date) -> 
     if queue.is_empty():
         return {"per_day": [], "age": [], "decisions": [], "precision": [], "time_to_decision": [],
                 "n_alerts": 0, "n_open": 0}
-    statuses = store.statuses()
-    q = queue.with_columns(
-        pl.col("alert_id").replace_strict(statuses, default="open", return_dtype=pl.String).alias("status"),
-        _families_expr())
+    latest = read_dispositions(store.path)  # the latest decision per alert
+    q = (queue.join(latest.select("alert_id", "decision"), on="alert_id", how="left")
+         .with_columns(pl.col("decision").replace_strict(STATUS_AFTER, default="open", return_dtype=pl.String)
+                       .alias("status"), families_expr()))
     per_day = (q.group_by("as_of").agg(
         pl.len().alias("alerts"),
         (pl.col("status") == "escalated").sum().alias("escalated"),
@@ -154,48 +150,33 @@ def supervisor_figures(queue: pl.DataFrame, store: ReviewStore, today: date) -> 
     buckets = [("0-2 days", 0, 2), ("3-7 days", 3, 7), ("8-30 days", 8, 30), ("over 30 days", 31, 10**6)]
     age = [{"bucket": name, "alerts": int(open_q.filter(pl.col("age_days").is_between(lo, hi)).height)}
            for name, lo, hi in buckets]
-    decided = read_all_dispositions(store)
-    latest = decided.unique("alert_id", keep="last", maintain_order=True) if decided.height else decided
     decisions = (latest.group_by("decision").agg(pl.len().alias("alerts")).sort("decision").to_dicts()
                  if latest.height else [])
-    precision: list[dict[str, Any]] = []
-    if latest.height:
-        fam = (latest.filter(pl.col("decision").is_in(["escalate_sar", "false_positive"]))
-               .join(q.select("alert_id", "families"), on="alert_id", how="inner")
-               .explode("families")
-               .group_by("families").agg(
-                   (pl.col("decision") == "escalate_sar").sum().alias("escalated"),
-                   pl.len().alias("decided"))
-               .with_columns((pl.col("escalated") / pl.col("decided")).alias("precision"))
-               .rename({"families": "detector"}).sort("detector"))
-        precision = fam.to_dicts()
-    ttd = time_to_decision(store)
+    precision = (q.filter(pl.col("decision").is_in(list(FINAL_DECISIONS)))
+                 .explode("families")
+                 .group_by("families").agg((pl.col("decision") == "escalate_sar").sum().alias("escalated"),
+                                            pl.len().alias("decided"))
+                 .with_columns((pl.col("escalated") / pl.col("decided")).alias("precision"))
+                 .rename({"families": "detector"}).sort("detector").to_dicts())
+    ttd = time_to_decision(store, latest)
     return {"per_day": per_day.to_dicts(), "age": age, "decisions": decisions, "precision": precision,
             "time_to_decision": ttd, "n_alerts": q.height, "n_open": open_q.height}
 
 
-def read_all_dispositions(store: ReviewStore) -> pl.DataFrame:
-    from nexusfin.review.store import read_dispositions
-
-    return read_dispositions(store.path, latest_only=False)
-
-
-def time_to_decision(store: ReviewStore) -> list[dict[str, Any]]:
+def time_to_decision(store: ReviewStore, latest: pl.DataFrame) -> list[dict[str, Any]]:
     """Per analyst: final decisions and the median / 90th percentile hours from the alert's first
     view (audit log) to its final decision."""
-    events = store.audit_events(limit=10**9)
-    first_view: dict[str, datetime] = {}
-    final: list[tuple[str, str, datetime]] = []
-    for e in sorted(events, key=lambda e: e["seq"]):
-        if e["action"] == "view" and e["alert_id"] and e["alert_id"] not in first_view:
-            first_view[e["alert_id"]] = datetime.fromisoformat(e["at"])
-        if e["action"] == "disposition" and '"decision":"needs_info"' not in (e["after"] or ""):
-            final.append((e["username"], e["alert_id"], datetime.fromisoformat(e["at"])))
-    rows = [{"analyst": u, "hours": (t - first_view[a]).total_seconds() / 3600}
-            for u, a, t in final if a in first_view]
-    if not rows:
+    final = latest.filter(pl.col("decision").is_in(list(FINAL_DECISIONS)))
+    first_view = store.first_views()
+    if final.is_empty() or not first_view:
         return []
-    frame = pl.DataFrame(rows)
+    views = pl.DataFrame({"alert_id": list(first_view), "first_view": list(first_view.values())},
+                         schema={"alert_id": pl.String, "first_view": pl.Datetime("us", "UTC")})
+    frame = (final.join(views, on="alert_id", how="inner")
+             .select(pl.col("username").alias("analyst"),
+                     ((pl.col("decided_at") - pl.col("first_view")).dt.total_microseconds() / 3.6e9).alias("hours")))
+    if frame.is_empty():
+        return []
     return (frame.group_by("analyst").agg(pl.len().alias("decisions"),
                                           pl.col("hours").median().alias("median_hours"),
                                           pl.col("hours").quantile(0.9).alias("p90_hours"))

@@ -423,6 +423,12 @@ class ReviewStore:
         return [dict(r) for r in self._read(
             f"SELECT * FROM dispositions WHERE alert_id IN ({marks}) ORDER BY disposition_id", alert_ids)]
 
+    def first_views(self) -> dict[str, datetime]:
+        """When each alert was first opened (audit log)."""
+        return {r["alert_id"]: _dt(r["at"]) for r in self._read(
+            "SELECT alert_id, min(at) AS at FROM audit WHERE action = 'view' AND alert_id IS NOT NULL "
+            "GROUP BY alert_id")}
+
     def audit_events(self, *, alert_id: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
         if alert_id:
             rows = self._read("SELECT * FROM audit WHERE alert_id = ? ORDER BY seq", (alert_id,))
