@@ -118,16 +118,23 @@ def print_score_evaluation(ev) -> None:
                   f"SAR-labelled), held back {m.holdback_range[0]}..{m.holdback_range[1]}, threshold {m.threshold:.4f}; "
                   f"test {e.days[0]}..{e.days[1]}: {e.n_rows:,} account-days, {e.n_suspicious_accounts} truly "
                   "suspicious accounts")
-    t = Table(title="at the analyst budget (queue replayed day by day)")
+    print_budget_tables(e, "at the analyst budget (queue replayed day by day)", "recall per typology")
+
+
+def print_budget_tables(e, title: str, typology_title: str, out: Console | None = None) -> None:
+    """The queue evaluation at the analyst budget (nexusfin.scoring.evaluate): model vs detector
+    alerts, then recall per typology."""
+    out = out or console
+    t = Table(title=title)
     for c in ("method", "alerts", "alerts/day", "precision", "recall", "PR-AUC"):
         t.add_column(c, justify="left" if c == "method" else "right")
     for r in e.summary.iter_rows(named=True):
         t.add_row(r["method"], f"{r['alerts']}", f"{r['alerts_per_day']:.1f}", f"{r['precision']:.3f}",
                   f"{r['recall']:.3f}", f"{r['pr_auc']:.3f}")
-    console.print(t)
-    t = Table(title="recall per typology")
+    out.print(t)
+    t = Table(title=typology_title)
     for c in ("typology", "accounts", "model", "detector alerts only"):
         t.add_column(c, justify="left" if c == "typology" else "right")
     for r in e.typologies.iter_rows(named=True):
         t.add_row(r["typology"], f"{r['accounts']}", f"{r['recall_model']:.2f}", f"{r['recall_baseline']:.2f}")
-    console.print(t)
+    out.print(t)

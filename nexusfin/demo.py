@@ -86,7 +86,6 @@ def _show_scoring(summary, lake: Path, world: Path, models: Path, train_last: da
     """The model that was trained, the queue, two alerts with their reasons, and the queue's
     evaluation against the ground truth on the days after the training range."""
     import polars as pl
-    from rich.table import Table
 
     from nexusfin.features import read_features
     from nexusfin.scoring.config import load_scoring_config
@@ -139,19 +138,10 @@ def _show_scoring(summary, lake: Path, world: Path, models: Path, train_last: da
     cfg = load_scoring_config()
     ev = evaluate_scores(rows, load_truth_accounts(world / "truth"), alerts_per_day=cfg.queue.alerts_per_day,
                          open_days=cfg.queue.open_days, threshold=champ.threshold)
-    t = Table(title=f"{days[0]}..{days[-1]}: {ev.n_suspicious_accounts} truly suspicious accounts active")
-    for c in ("method", "alerts", "alerts/day", "precision", "recall", "PR-AUC"):
-        t.add_column(c, justify="left" if c == "method" else "right")
-    for r in ev.summary.iter_rows(named=True):
-        t.add_row(r["method"], f"{r['alerts']}", f"{r['alerts_per_day']:.1f}", f"{r['precision']:.3f}",
-                  f"{r['recall']:.3f}", f"{r['pr_auc']:.3f}")
-    console.print(t)
-    t = Table(title="recall per typology at the analyst budget")
-    for c in ("typology", "accounts", "model", "detector alerts only"):
-        t.add_column(c, justify="left" if c == "typology" else "right")
-    for r in ev.typologies.iter_rows(named=True):
-        t.add_row(r["typology"], f"{r['accounts']}", f"{r['recall_model']:.2f}", f"{r['recall_baseline']:.2f}")
-    console.print(t)
+    from nexusfin.cli_models import print_budget_tables
+
+    print_budget_tables(ev, f"{days[0]}..{days[-1]}: {ev.n_suspicious_accounts} truly suspicious accounts active",
+                        "recall per typology at the analyst budget", console)
 
 
 def main(argv: list[str] | None = None) -> int:
