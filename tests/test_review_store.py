@@ -235,3 +235,19 @@ def test_the_demo_creates_review_users_with_private_generated_passwords(tmp_path
     assert "make review" in out and "http://127.0.0.1:8501" in out
     _show_review(tmp_path)  # a second demo run keeps the users and their passwords
     assert dict(line.split("\t")[::2] for line in creds.read_text().splitlines()) == users
+
+
+def test_review_settings_override_and_typos_are_refused(tmp_path):
+    from nexusfin.review.config import load_review_config
+
+    good = tmp_path / "review.yaml"
+    good.write_text("locks:\n  minutes: 5\nscore_bands:\n  hot: [0.9, 1.01]\n")
+    cfg = load_review_config(good)
+    assert cfg.lock_minutes == 5 and cfg.session_idle_minutes == 30 and cfg.score_bands == {"hot": (0.9, 1.01)}
+    for text, match in (("lock:\n  minutes: 5\n", "unknown review setting 'lock'"),
+                        ("locks:\n  minuts: 5\n", "locks takes minutes"),
+                        ("score_bands:\n  bad: [0.5, 0.2]\n", "must be below")):
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(text)
+        with pytest.raises(ValueError, match=match):
+            load_review_config(bad)

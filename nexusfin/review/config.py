@@ -43,7 +43,14 @@ def load_review_config(path: str | Path | None = None) -> ReviewConfig:
         with open(path) as fh:
             user = yaml.safe_load(fh) or {}
         for key, value in user.items():
-            raw[key] = {**raw[key], **value} if isinstance(raw.get(key), dict) else value
+            if key not in raw:
+                raise ValueError(f"{path}: unknown review setting {key!r} (known: {', '.join(sorted(raw))})")
+            if isinstance(raw[key], dict) and key != "score_bands":
+                if not isinstance(value, dict) or set(value) - set(raw[key]):
+                    raise ValueError(f"{path}: {key} takes {', '.join(sorted(raw[key]))}; got {value!r}")
+                raw[key] = {**raw[key], **value}
+            else:
+                raw[key] = value
     bands = {str(k): (float(v[0]), float(v[1])) for k, v in raw["score_bands"].items()}
     for name, (lo, hi) in bands.items():
         if not lo < hi:
