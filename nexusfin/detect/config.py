@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from nexusfin.settings import Regulatory, load_regulatory
+from nexusfin.settings import Regulatory, deep_merge, load_regulatory
 
 _DEFAULTS = Path(__file__).resolve().parent.parent / "defaults" / "detectors.yaml"
 
@@ -122,13 +122,6 @@ class DetectorConfig:
         return dataclasses.replace(self, **changed)
 
 
-def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for k, v in over.items():
-        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
-
-
 def _section(cls, raw: dict[str, Any], family: str, **derived) -> Any:
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = set(raw) - known
@@ -148,7 +141,7 @@ def load_detector_config(path: str | Path | None = None, regulatory: Regulatory 
     path = path or os.environ.get("NEXUSFIN_DETECTORS")
     source = str(_DEFAULTS)
     if path:
-        raw = _deep_merge(raw, yaml.safe_load(Path(path).read_text()) or {})
+        raw = deep_merge(raw, yaml.safe_load(Path(path).read_text()) or {})
         source = str(path)
     unknown = set(raw) - {"version", "lookback_days", "structuring", "funnel", "movement", "crypto"}
     if unknown:

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from nexusfin.settings import Regulatory, load_regulatory
+from nexusfin.settings import Regulatory, deep_merge, load_regulatory
 
 _DEFAULTS = Path(__file__).resolve().parent.parent / "defaults" / "scoring.yaml"
 
@@ -105,13 +105,6 @@ class ScoringConfig:
         return dataclasses.replace(self, **changed)
 
 
-def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for k, v in over.items():
-        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
-
-
 def _build(cls, raw: dict[str, Any] | None, what: str, **extra: Any):
     raw = dict(raw or {})
     known = {f.name for f in dataclasses.fields(cls)}
@@ -129,7 +122,7 @@ def load_scoring_config(path: str | Path | None = None, regulatory: Regulatory |
     path = path or os.environ.get("NEXUSFIN_SCORING")
     source = str(_DEFAULTS)
     if path:
-        raw = _deep_merge(raw, yaml.safe_load(Path(path).read_text()) or {})
+        raw = deep_merge(raw, yaml.safe_load(Path(path).read_text()) or {})
         source = str(path)
     unknown = set(raw) - {"version", "linkage", "features", "model", "training", "queue", "drift"}
     if unknown:
