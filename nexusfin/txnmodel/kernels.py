@@ -21,6 +21,9 @@ from __future__ import annotations
 import numpy as np
 
 from nexusfin.detect._numba import njit, pnjit, prange
+from nexusfin.detect.rolling import (
+    _add as _neumaier,  # compensated summation, shared with the detectors
+)
 
 INF = np.int64(1) << np.int64(62)
 
@@ -86,16 +89,6 @@ def _span(ptr, rows, lts, a, t_lo, t_hi, lim):
     q = _first_gt(lts, p, hi, t_hi)
     q = _first_ge(rows, p, q, lim)
     return p, q
-
-
-@njit
-def _neumaier(acc, comp, x):
-    y = acc + x
-    if abs(acc) >= abs(x):
-        comp += (acc - y) + x
-    else:
-        comp += (x - y) + acc
-    return y, comp
 
 
 # -- 1. sliding windows: count, distinct counterparties, value moments, volume -------------------
